@@ -1,0 +1,27 @@
+"""A progress bar whose total is the run's number of critic steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytorch_lightning.callbacks import TQDMProgressBar
+
+
+class ProgressBar(TQDMProgressBar):
+    """Lightning's bar counts training batches (critic steps) but takes its total from
+    ``max_steps``, which also counts generator steps; this one divides that out and
+    shows the generator step."""
+
+    @property
+    def total_train_batches(self) -> int | float:
+        total = super().total_train_batches
+        n_critic = getattr(self.trainer.lightning_module, "n_critic", None)
+        if n_critic and self.trainer.max_steps > 0:
+            total = min(total, self.trainer.max_steps * n_critic // (n_critic + 1) - self.trainer.lightning_module.critic_steps)
+        return total
+
+    def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        metrics["generator_step"] = getattr(pl_module, "generator_steps", "?")
+        return metrics

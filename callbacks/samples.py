@@ -1,0 +1,51 @@
+"""Sample figures after evaluations: 2-D points over the critic's level sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
+
+from lightning_wgan.plots import plot_critic_2d
+
+
+class SamplePlot(pl.Callback):
+    """After every ``every_n_evals``-th evaluation, plots ``n`` real and generated points.
+
+    Writes ``samples/step_<generator step>.png`` and ``samples.png`` (the latest) into
+    the run directory, and logs the image to wandb when it is the logger. Only data of
+    two dimensions is plotted.
+    """
+
+    def __init__(self, every_n_evals: int = 1, n: int = 1000, seed: int = 0) -> None:
+        self.every_n_evals = every_n_evals
+        self.n = n
+        self.seed = seed
+        self._evals = 0
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        self._evals += 1
+        if self._evals % self.every_n_evals == 0:
+            self.plot(trainer, pl_module)
+
+    @rank_zero_only
+    def plot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        real = getattr(trainer.datamodule, "val_real", None)
+        if real is None or real[0].numel() != 2:
+            return
+        real = real[: self.n].to(pl_module.device)
+        fake = pl_module.generate(len(real), seed=self.seed)
+        step = pl_module.generator_steps
+        w1 = trainer.callback_metrics.get("val/w1_exact")
+        title = f"generator step {step}" + (f", exact W1 {float(w1):.4f}" if w1 is not None else "")
+        run_dir = Path(trainer.default_root_dir)
+        path = plot_critic_2d(pl_module.critic, real, fake, run_dir / "samples" / f"step_{step:06d}.png", title)
+        latest = run_dir / "samples.png"
+        latest.write_bytes(path.read_bytes())
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("samples", [str(path)], step=trainer.global_step)

@@ -1,0 +1,78 @@
+"""summary.json: the figures of a run, rewritten after every evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_only
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON so that a crash mid-write never leaves a truncated file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class Summary(pl.Callback):
+    """Writes ``summary.json`` into the run directory after every evaluation.
+
+    It holds the latest validation metrics (``w1_exact``, ``w1_critic``,
+    ``noise_floor``, ...; the ``val/`` prefix dropped), the step counters, the wall
+    time, and what was trained (penalty, weight, dataset). Because it is rewritten after
+    each evaluation, an interrupted run keeps the figures of its last evaluation.
+    """
+
+    def __init__(self, filename: str = "summary.json") -> None:
+        self.filename = filename
+        self.wall_time_s = 0.0  # of earlier fits of a resumed run
+        self._start: float | None = None
+
+    def path(self, trainer: pl.Trainer) -> Path:
+        return Path(trainer.default_root_dir) / self.filename
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.write(trainer, pl_module)
+
+    def elapsed(self) -> float:
+        return self.wall_time_s + (time.perf_counter() - self._start if self._start is not None else 0.0)
+
+    @rank_zero_only
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        summary: dict[str, Any] = {
+            k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
+        }
+        penalty = getattr(pl_module, "penalty", None)
+        summary.update(
+            generator_steps=getattr(pl_module, "generator_steps", None),
+            critic_steps=getattr(pl_module, "critic_steps", None),
+            wall_time_s=round(self.elapsed(), 3),
+            penalty=getattr(pl_module, "penalty_name", None),
+            weight=penalty.weight if penalty is not None else 0.0,
+            sampler=repr(getattr(pl_module, "sampler", None)),
+            n_critic=getattr(pl_module, "n_critic", None),
+            dataset=getattr(trainer.datamodule, "dataset", None),
+            seed=int(torch.initial_seed()),
+            run_dir=str(trainer.default_root_dir),
+        )
+        if penalty is not None and not penalty.uses_gradients:
+            summary["clip_value"] = penalty.strength
+        path = self.path(trainer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, summary)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"wall_time_s": self.elapsed()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.wall_time_s = state_dict.get("wall_time_s", 0.0)

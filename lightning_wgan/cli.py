@@ -1,0 +1,176 @@
+"""The command line: LightningCLI with run lengths in generator steps and one run
+directory per run, holding everything the run leaves behind."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from jsonargparse import Namespace
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import LightningCLI
+
+from callbacks.progress import ProgressBar
+from callbacks.summary import Summary
+from lightning_wgan.module import WGAN
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+DEFAULT_CONFIG = CONF_DIR / "default.yaml"
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def quiet_framework() -> None:
+    """Silence framework output that says nothing about this run."""
+    for pattern in (
+        ".*does not have many workers.*",
+        ".*is smaller than the logging interval.*",
+        ".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+        ".*LeafSpec.*",
+        ".*args parameter is intended to run from within Python.*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
+    # Hardware and tips banners at start-up.
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(
+            lambda record: not any(s in record.getMessage() for s in ("available:", "Tip:", "litlogger", "litmodels"))
+        )
+
+
+def with_default_subcommand(args: list[str]) -> list[str]:
+    """``train.py [options]`` means ``train.py fit [options]``."""
+    if args and args[0] in SUBCOMMANDS:
+        return args
+    return ["fit", *args]
+
+
+def _short_name(value: Any) -> str:
+    """The ``name`` attribute of a configured class (e.g. ``lp``), else its class name."""
+    if value is None:
+        return "none"
+    if isinstance(value, Namespace) and "class_path" in value:
+        module, _, name = str(value.class_path).rpartition(".")
+        cls = getattr(importlib.import_module(module), name, None) if module else None
+        return str(getattr(cls, "name", name))
+    return str(getattr(value, "name", type(value).__name__))
+
+
+class WGANCLI(LightningCLI):
+    """LightningCLI for :class:`~lightning_wgan.module.WGAN` with these additions:
+
+    - ``--generator_steps G``: the run length. Lightning's ``max_steps`` counts the
+      optimizer steps of critic and generator together, so it is set to
+      ``G * (n_critic + 1)``, which ends the run right after the G-th generator step.
+    - ``--eval_every K``: evaluate every K generator steps, and once more at the end.
+    - ``--run_dir``: where the run's config, checkpoints, plots, logs and
+      ``summary.json`` go; by default a new folder under ``runs/``.
+    """
+
+    def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs: Any) -> None:
+        quiet_framework()
+        args = with_default_subcommand(sys.argv[1:] if args is None else list(args))
+        parser_kwargs = {sub: {"default_config_files": [str(DEFAULT_CONFIG)]} for sub in SUBCOMMANDS}
+        super().__init__(
+            WGAN,
+            pl.LightningDataModule,
+            subclass_mode_data=True,
+            parser_kwargs=parser_kwargs,
+            save_config_kwargs={"overwrite": True},
+            args=args,
+            run=run,
+            **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument("--generator_steps", type=int, default=2000, help="Run length in generator steps.")
+        parser.add_argument("--eval_every", type=int, default=500, help="Evaluate every this many generator steps.")
+        parser.add_argument("--run_dir", type=str | None, default=None, help="Run directory (default: a new one under runs/).")
+
+    # -- before anything is built: derive trainer settings, choose the run directory ---
+
+    def before_instantiate_classes(self) -> None:
+        cfg = self.config[self.subcommand]
+        for name in ("generator_steps", "eval_every"):
+            if cfg[name] < 1:
+                raise SystemExit(f"error: --{name} must be >= 1, got {cfg[name]}")
+        n_critic = cfg.model.n_critic
+        if n_critic < 1:
+            raise SystemExit(f"error: --model.n_critic must be >= 1, got {n_critic}")
+        if cfg.trainer.max_steps not in (None, -1):
+            raise SystemExit(
+                "error: --trainer.max_steps counts critic and generator steps together; "
+                f"set the run length with --generator_steps instead (got max_steps={cfg.trainer.max_steps})"
+            )
+        cfg.trainer.max_steps = cfg.generator_steps * (n_critic + 1)
+        # Lightning counts validation intervals in training batches, one per critic step.
+        cfg.trainer.val_check_interval = cfg.eval_every * n_critic
+        cfg.trainer.check_val_every_n_epoch = None
+        run_dir = Path(cfg.run_dir) if cfg.run_dir else self.new_run_dir(cfg)
+        cfg.run_dir = str(run_dir)
+        cfg.trainer.default_root_dir = str(run_dir)
+        for logger in self.logger_configs(cfg.trainer.logger):
+            if "save_dir" in logger.init_args and logger.init_args.save_dir in (None, ".", "lightning_logs"):
+                logger.init_args.save_dir = str(run_dir)
+            if "name" in logger.init_args and logger.init_args.name is None:
+                logger.init_args.name = run_dir.name
+
+    @staticmethod
+    def logger_configs(value: Any) -> list[Namespace]:
+        values = value if isinstance(value, list) else [value]
+        return [v for v in values if isinstance(v, Namespace) and "init_args" in v]
+
+    @staticmethod
+    def new_run_dir(cfg: Namespace) -> Path:
+        penalty = cfg.model.penalty
+        args = penalty.init_args if isinstance(penalty, Namespace) and "init_args" in penalty else Namespace()
+        strength = args.get("weight", args.get("clip_value"))
+        data_args = cfg.data.get("init_args", Namespace()) if isinstance(cfg.data, Namespace) else Namespace()
+        parts = [
+            time.strftime("%Y%m%d-%H%M%S"),
+            str(data_args.get("dataset", _short_name(cfg.data))),
+            _short_name(penalty),
+            f"{strength:g}" if strength is not None else "",
+            f"s{cfg.seed_everything}",
+        ]
+        base = Path("runs") / "-".join(p for p in parts if p)
+        run_dir, i = base, 1
+        while run_dir.exists():
+            run_dir, i = base.with_name(f"{base.name}-{i}"), i + 1
+        return run_dir
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as err:
+            # Our constructors validate their arguments: one clear line, no traceback.
+            raise SystemExit(f"error: {err}") from None
+        for cb in self.trainer.callbacks:
+            if isinstance(cb, ModelCheckpoint) and cb.dirpath is None:
+                cb.dirpath = str(Path(self.trainer.default_root_dir) / "checkpoints")
+
+    def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
+        trainer_cfg = self.config_init[self.subcommand].trainer
+        if trainer_cfg.get("enable_progress_bar") is not False:
+            kwargs["callbacks"] = [*(trainer_cfg.get("callbacks") or []), ProgressBar()]
+        return super().instantiate_trainer(**kwargs)
+
+    # -- after fit: a final evaluation at the last step, then the summary line ---------
+
+    def after_fit(self) -> None:
+        model: WGAN = self.model
+        if getattr(model, "evaluated_at", None) != model.generator_steps and not self.trainer.interrupted:
+            self.trainer.validate(model, datamodule=self.datamodule, verbose=False)
+        self.print_summary_path()
+
+    def after_validate(self) -> None:
+        self.print_summary_path()
+
+    def print_summary_path(self) -> None:
+        for cb in self.trainer.callbacks:
+            if isinstance(cb, Summary) and self.trainer.is_global_zero:
+                print(f"summary: {cb.path(self.trainer)}", flush=True)

@@ -1,0 +1,176 @@
+"""Toy 2-D data sets (paper-notes §3) and the DataModule that streams them.
+
+Training batches are drawn fresh every step from a seeded generator (one stream per
+process, so DDP ranks see different data); validation uses one fixed held-out real
+sample, which the exact-W1 metric compares with generated points.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+
+from lightning_wgan.metrics import exact_w1
+
+
+class Distribution:
+    """A distribution that can be sampled with an explicit ``torch.Generator``.
+
+    ``centres`` and ``std`` are set for Gaussian mixtures (for mode coverage).
+    """
+
+    centres: Tensor | None = None
+    std: float | None = None
+    dim: int = 2
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+
+class GaussianMixture(Distribution):
+    """Equal-weight mixture of isotropic Gaussians: (centre + std·ε) / divisor."""
+
+    def __init__(self, centres: Tensor, std: float, divisor: float = 1.0) -> None:
+        self.centres = centres / divisor
+        self.std = std / divisor
+        self.dim = centres.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        idx = torch.randint(len(self.centres), (n,), generator=generator)
+        return self.centres[idx] + self.std * torch.randn(n, self.dim, generator=generator)
+
+
+class EightGaussians(GaussianMixture):
+    """8 Gaussians on a circle of radius 2, std 0.02, all divided by 1.414."""
+
+    def __init__(self) -> None:
+        s = 1 / math.sqrt(2)
+        unit = [(1, 0), (-1, 0), (0, 1), (0, -1), (s, s), (s, -s), (-s, s), (-s, -s)]
+        super().__init__(2 * torch.tensor(unit), std=0.02, divisor=1.414)
+
+
+class TwentyFiveGaussians(GaussianMixture):
+    """Gaussians at 2·(i, j), i, j ∈ {-2..2}, std 0.05, all divided by 2.828."""
+
+    def __init__(self) -> None:
+        grid = [(2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3)]
+        super().__init__(torch.tensor(grid), std=0.05, divisor=2.828)
+
+
+class SwissRoll(Distribution):
+    """scikit-learn's ``make_swiss_roll`` (noise 0.25), coordinates 0 and 2, / 7.5."""
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator))
+        # The roll's height coordinate is drawn too (and dropped) to mirror sklearn.
+        torch.rand(n, generator=generator)
+        xz = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)
+        return (xz + 0.25 * torch.randn(n, 2, generator=generator)) / 7.5
+
+
+class StandardGaussian(Distribution):
+    """N(0, I) in ``dim`` dimensions: a smooth target, and a source for critic-only runs."""
+
+    def __init__(self, dim: int = 2) -> None:
+        self.dim = dim
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.randn(n, self.dim, generator=generator)
+
+
+DATASETS: dict[str, type[Distribution]] = {
+    "8gaussians": EightGaussians,
+    "25gaussians": TwentyFiveGaussians,
+    "swissroll": SwissRoll,
+    "gaussian": StandardGaussian,
+}
+
+
+def make_distribution(name: str) -> Distribution:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name]()
+
+
+class Stream(IterableDataset):
+    """An endless stream of fresh batches from a distribution."""
+
+    def __init__(self, distribution: Distribution, batch_size: int, seed: int) -> None:
+        self.distribution = distribution
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        while True:
+            yield self.distribution.sample(self.batch_size, self.generator)
+
+
+class ToyDataModule(pl.LightningDataModule):
+    """Streams a toy distribution for training; a fixed held-out sample for validation.
+
+    Args:
+        dataset: one of ``8gaussians``, ``25gaussians``, ``swissroll``, ``gaussian``.
+        batch_size: points per critic step (per process).
+        val_size: size n of the held-out real sample, and of the generated sample the
+            exact W1 is measured on (split across processes under DDP).
+        seed: seed of the training stream (offset by the process rank); ``None`` takes
+            it from ``seed_everything``. The held-out sample uses ``val_seed`` so that
+            runs with different seeds are measured on the same points.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "8gaussians",
+        batch_size: int = 256,
+        val_size: int = 2000,
+        seed: int | None = None,
+        val_seed: int = 2018,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if val_size < 2:
+            raise ValueError(f"val_size must be >= 2, got {val_size}")
+        self.distribution = make_distribution(dataset)
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.val_size = val_size
+        self.seed = seed
+        self.val_seed = val_seed
+        self.val_real: Tensor | None = None
+        self._noise_floor: float | None = None
+
+    @property
+    def dim(self) -> int:
+        return self.distribution.dim
+
+    def setup(self, stage: str) -> None:
+        if self.val_real is None:
+            gen = torch.Generator().manual_seed(self.val_seed)
+            self.val_real = self.distribution.sample(self.val_size, gen)
+
+    @property
+    def noise_floor(self) -> float:
+        """Exact W1 between two independent real samples of size ``val_size``."""
+        if self._noise_floor is None:
+            gen = torch.Generator().manual_seed(self.val_seed + 1)
+            other = self.distribution.sample(self.val_size, gen)
+            self.setup("validate")
+            self._noise_floor = exact_w1(self.val_real, other)
+        return self._noise_floor
+
+    def train_dataloader(self) -> DataLoader:
+        seed = torch.initial_seed() if self.seed is None else self.seed
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        # The stream's generator lives in this process: no workers needed, and its
+        # state is exactly reproducible from the seed.
+        return DataLoader(Stream(self.distribution, self.batch_size, seed + 7919 * rank), batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        # One batch per process: Lightning's DistributedSampler splits it across ranks.
+        return DataLoader(TensorDataset(self.val_real), batch_size=self.val_size)

@@ -1,0 +1,186 @@
+"""The WGAN LightningModule: n_critic critic steps, then one generator step.
+
+Manual optimization, because the two networks step at different rates and the
+gradient penalty needs a double backward. Lightning's ``global_step`` counts the steps
+of both optimizers; this module counts ``critic_steps`` and ``generator_steps``
+separately, and run lengths are stated in generator steps (see ``train.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.cli import OptimizerCallable
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+
+from lightning_wgan.metrics import ExactW1, ModeCoverage
+from lightning_wgan.networks import MLPCritic, MLPGenerator
+from lightning_wgan.penalties import Penalty, gradient_norms, penalty_name
+from lightning_wgan.samplers import Interpolates, Sampler
+
+
+def _adam(params: Any) -> torch.optim.Optimizer:
+    # The toy reference of Gulrajani et al.
+    return torch.optim.Adam(params, lr=1e-4, betas=(0.5, 0.9))
+
+
+class WGAN(pl.LightningModule):
+    """Wasserstein GAN with a pluggable Lipschitz regularizer.
+
+    Critic loss ``mean D(fake) - mean D(real) + penalty``, generator loss
+    ``-mean D(G(z))`` (paper-notes §1).
+
+    Args:
+        generator: maps noise of shape ``(batch, generator.latent_dim)`` to samples.
+        critic: maps a batch of samples to one score each.
+        penalty: the regularizer (λ is ``penalty.weight``); ``None`` for no regularizer.
+        sampler: where a gradient penalty draws its points; unused by weight clipping.
+        n_critic: critic steps per generator step.
+        generator_optimizer, critic_optimizer: optimizer factories.
+        val_seed: seed of the fixed noise that validation generates from.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module | None = None,
+        critic: nn.Module | None = None,
+        penalty: Penalty | None = None,
+        sampler: Sampler | None = None,
+        n_critic: int = 5,
+        generator_optimizer: OptimizerCallable = _adam,
+        critic_optimizer: OptimizerCallable = _adam,
+        val_seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        self.automatic_optimization = False
+        self.generator = generator if generator is not None else MLPGenerator()
+        self.critic = critic if critic is not None else MLPCritic()
+        self.penalty = penalty
+        self.sampler = sampler if sampler is not None else Interpolates()
+        self.n_critic = n_critic
+        self.generator_optimizer = generator_optimizer
+        self.critic_optimizer = critic_optimizer
+        self.val_seed = val_seed
+        self.critic_steps = 0
+        self.generator_steps = 0
+        self.val_w1_exact = ExactW1()
+        self.val_critic_real = MeanMetric()
+        self.val_critic_fake = MeanMetric()
+        self.val_modes: ModeCoverage | None = None
+        self.evaluated_at: int | None = None  # generator step of the last evaluation
+
+    @property
+    def penalty_name(self) -> str:
+        return penalty_name(self.penalty)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.generator_optimizer(self.generator.parameters()), self.critic_optimizer(self.critic.parameters())]
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.generator.latent_dim, device=self.device, generator=generator)
+
+    @torch.no_grad()
+    def generate(self, n: int, seed: int | None = None) -> Tensor:
+        """``n`` generated samples; from fixed noise when ``seed`` is given."""
+        gen = None if seed is None else torch.Generator(self.device).manual_seed(seed)
+        return self.generator(self.noise(n, gen))
+
+    def loss_scale(self) -> float | Tensor:
+        """The GradScaler's scale under 16-bit mixed precision, else 1."""
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer is not None else None
+        return scaler.get_scale() if scaler is not None and scaler.is_enabled() else 1.0
+
+    def critic_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """The critic's loss and its parts on one batch."""
+        scores = self.critic(torch.cat([real, fake]))
+        w1_critic = scores[: len(real)].mean() - scores[len(real) :].mean()
+        out = {"w1_critic": w1_critic.detach(), "loss": -w1_critic}
+        if self.penalty is not None and self.penalty.uses_gradients:
+            norms = gradient_norms(self.critic, self.sampler(real, fake), self.loss_scale())
+            out["penalty"] = self.penalty(norms)
+            out["loss"] = out["loss"] + out["penalty"]
+            out["grad_norm"] = norms.detach().mean()
+        return out
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> None:
+        g_opt, d_opt = self.optimizers()
+        real = batch
+        with torch.no_grad():
+            fake = self.generator(self.noise(len(real)))
+        critic = self.critic_loss(real, fake)
+        d_opt.zero_grad(set_to_none=True)
+        self.manual_backward(critic["loss"])
+        d_opt.step()
+        if self.penalty is not None:
+            self.penalty.after_critic_step(self.critic)
+        self.critic_steps += 1
+        logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in critic.items()}
+
+        if self.critic_steps % self.n_critic == 0:
+            # Only the generator's parameters need gradients here.
+            with self.toggled_optimizer(g_opt):
+                g_loss = -self.critic(self.generator(self.noise(len(real)))).mean()
+                g_opt.zero_grad(set_to_none=True)
+                self.manual_backward(g_loss)
+                g_opt.step()
+            self.generator_steps += 1
+            logs["train/generator_loss"] = g_loss.detach()
+        self.log_dict(logs, batch_size=len(real))
+
+    # -- validation: exact W1 of generated vs held-out real points ---------------------
+
+    def on_validation_epoch_start(self) -> None:
+        # Fixed noise per process, so successive evaluations are comparable.
+        self._val_noise = torch.Generator(self.device).manual_seed(self.val_seed + self.global_rank)
+        dm = self.trainer.datamodule
+        distribution = getattr(dm, "distribution", None)
+        if self.val_modes is None and getattr(distribution, "centres", None) is not None:
+            self.val_modes = ModeCoverage(distribution.centres, distribution.std).to(self.device)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        real = batch[0] if isinstance(batch, (list, tuple)) else batch
+        fake = self.generator(self.noise(len(real), self._val_noise))
+        self.val_w1_exact.update(real, fake)
+        self.val_critic_real.update(self.critic(real))
+        self.val_critic_fake.update(self.critic(fake))
+        if self.val_modes is not None:
+            self.val_modes.update(fake)
+
+    def on_validation_epoch_end(self) -> None:
+        w1_exact = self.val_w1_exact.compute()
+        metrics = {
+            "val/w1_exact": w1_exact,
+            "val/w1_critic": self.val_critic_real.compute() - self.val_critic_fake.compute(),
+            "generator_steps": float(self.generator_steps),
+            "critic_steps": float(self.critic_steps),
+        }
+        noise_floor = getattr(self.trainer.datamodule, "noise_floor", None)
+        if noise_floor is not None:
+            metrics["val/noise_floor"] = noise_floor
+            metrics["val/w1_over_floor"] = w1_exact / noise_floor
+        if self.val_modes is not None:
+            metrics["val/modes_covered"], metrics["val/high_quality"] = self.val_modes.compute()
+            self.val_modes.reset()
+        for metric in (self.val_w1_exact, self.val_critic_real, self.val_critic_fake):
+            metric.reset()
+        # Values are already gathered across processes by the metrics.
+        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=False)
+        self.evaluated_at = self.generator_steps
+
+    # -- checkpointing: the step counters are plain ints, not in the state dict --------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["wgan"] = {"critic_steps": self.critic_steps, "generator_steps": self.generator_steps}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("wgan", {})
+        self.critic_steps = state.get("critic_steps", 0)
+        self.generator_steps = state.get("generator_steps", 0)
+
+
+

@@ -1,0 +1,48 @@
+"""Figures: real and generated 2-D points over the critic's level sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from torch import Tensor, nn  # noqa: E402
+
+
+def plot_critic_2d(critic: nn.Module, real: Tensor, fake: Tensor, path: str | Path, title: str = "") -> Path:
+    """Contours of D, its gradient field, and the real and generated points (a PNG)."""
+    real, fake = real.detach().float().cpu(), fake.detach().float().cpu()
+    both = torch.cat([real, fake])
+    lo, hi = both.min(0).values, both.max(0).values
+    pad = 0.15 * (hi - lo).max().clamp(min=1e-3)
+    lo, hi = lo - pad, hi + pad
+    device = next(critic.parameters()).device
+    xs, ys = torch.linspace(lo[0], hi[0], 120), torch.linspace(lo[1], hi[1], 120)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    grid = torch.stack([gx.flatten(), gy.flatten()], 1).to(device).requires_grad_(True)
+    with torch.enable_grad():
+        scores = critic(grid)
+        (grad,) = torch.autograd.grad(scores.sum(), grid)
+    z = scores.detach().float().cpu().reshape(gx.shape)
+    grad = grad.float().cpu().reshape(*gx.shape, 2)
+
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
+    cs = ax.contourf(gx, gy, z, levels=20, cmap="viridis", alpha=0.8)
+    fig.colorbar(cs, ax=ax, fraction=0.046, pad=0.04, label="critic D(x)")
+    step = 10
+    ax.quiver(gx[::step, ::step], gy[::step, ::step], grad[::step, ::step, 0], grad[::step, ::step, 1], color="white", alpha=0.6)
+    ax.scatter(real[:, 0], real[:, 1], s=3, c="orange", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, c="red", marker="x", linewidths=0.5, label="generated")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", markerscale=3)
+    ax.set_title(title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path

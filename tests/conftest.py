@@ -1,0 +1,41 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from lightning_wgan.cli import WGANCLI
+
+# Small networks and samples: the code paths of a real run, in seconds.
+TINY = [
+    "--model.generator.init_args.width", "32",
+    "--model.critic.init_args.width", "32",
+    "--data.init_args.batch_size", "64",
+    "--data.init_args.val_size", "200",
+    "--trainer.logger", "false",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path):
+    """No network and no credentials in tests; runs land in the test's folder."""
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run_cli(run_dir: Path, *args: str, subcommand: str = "fit", tiny: bool = True) -> WGANCLI:
+    """Run ``train.py <subcommand> <args>`` in this process; the config args go first."""
+    return WGANCLI(args=[subcommand, *args, *(TINY if tiny else []), "--run_dir", str(run_dir)])
+
+
+def read_summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = sorted(str(p.relative_to(REPO)) for p in (REPO / "conf").rglob("*.yaml") if "sweeps" not in p.parts)
+os.environ.setdefault("PYTHONHASHSEED", "0")

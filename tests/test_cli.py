@@ -1,0 +1,93 @@
+"""train.py end to end: every shipped config, what a run leaves behind, the flags."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import CONFIGS, REPO, read_summary, run_cli
+
+from lightning_wgan.cli import with_default_subcommand
+
+SUMMARY_KEYS = {"w1_exact", "w1_critic", "noise_floor", "generator_steps", "critic_steps", "wall_time_s", "penalty", "weight", "dataset"}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_runs_a_few_steps(config, tmp_path):
+    run = tmp_path / "run"
+    cli = run_cli(run, "--config", str(REPO / config), "--generator_steps", "3", "--eval_every", "2")
+    summary = read_summary(run)
+    assert SUMMARY_KEYS <= summary.keys()
+    assert summary["generator_steps"] == 3 and summary["critic_steps"] == 3 * cli.model.n_critic
+    assert torch.isfinite(torch.tensor(summary["w1_exact"]))
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "config.yaml").is_file()
+    assert (run / "samples.png").stat().st_size > 1000
+
+
+def test_run_length_is_in_generator_steps_and_ends_with_an_evaluation(tmp_path):
+    run = tmp_path / "run"
+    cli = run_cli(run, "--generator_steps", "7", "--eval_every", "5", "--model.n_critic", "3")
+    assert cli.trainer.max_steps == 7 * 4 and cli.trainer.global_step == 28
+    assert (cli.model.generator_steps, cli.model.critic_steps) == (7, 21)
+    # Evaluated at 5 and, though 7 is no multiple of 5, at the end.
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000005.png", "step_000007.png"]
+    assert read_summary(run)["generator_steps"] == 7
+
+
+def test_penalty_data_and_sampler_from_the_command_line(tmp_path):
+    run = tmp_path / "run"
+    cli = run_cli(
+        run,
+        "--model.penalty", "lightning_wgan.penalties.GradientPenalty",
+        "--model.penalty.weight", "100",
+        "--model.sampler", "lightning_wgan.samplers.Perturbed",
+        "--model.sampler.around", "real",
+        "--data.dataset", "25gaussians",
+        "--generator_steps", "1",
+    )
+    assert cli.model.penalty.weight == 100 and cli.model.penalty_name == "gp"
+    assert cli.model.sampler.around == "real"
+    summary = read_summary(run)
+    assert (summary["penalty"], summary["weight"], summary["dataset"]) == ("gp", 100.0, "25gaussians")
+
+
+def test_penalty_weight_shorthand_on_the_default_config(tmp_path):
+    cli = run_cli(tmp_path / "run", "--model.penalty.weight", "0.5", "--generator_steps", "1")
+    assert cli.model.penalty.weight == 0.5 and cli.model.penalty_name == "lp"
+
+
+def test_max_steps_is_refused_with_a_pointer_to_generator_steps(tmp_path):
+    with pytest.raises(SystemExit, match="set the run length with --generator_steps"):
+        run_cli(tmp_path / "run", "--trainer.max_steps", "100")
+
+
+def test_default_subcommand():
+    assert with_default_subcommand([]) == ["fit"]
+    assert with_default_subcommand(["--trainer.devices", "4"]) == ["fit", "--trainer.devices", "4"]
+    assert with_default_subcommand(["validate", "--ckpt_path", "x"]) == ["validate", "--ckpt_path", "x"]
+
+
+def test_validate_from_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    run_cli(run, "--generator_steps", "2")
+    fitted = read_summary(run)
+    out = tmp_path / "val"
+    run_cli(out, "--ckpt_path", str(run / "checkpoints" / "last.ckpt"), subcommand="validate")
+    assert read_summary(out)["w1_exact"] == pytest.approx(fitted["w1_exact"], rel=1e-6)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"summary: {out / 'summary.json'}"
+
+
+def test_train_py_as_a_user_runs_it(tmp_path):
+    """A subprocess, like a user: no traceback, no framework noise, summary line last."""
+    from conftest import TINY
+
+    run = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "--generator_steps", "2", *TINY, "--run_dir", str(run)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == f"summary: {run / 'summary.json'}"
+    for noise in ("Traceback", "GPU available", "Tip:", "litlogger", "does not have many workers"):
+        assert noise not in proc.stdout + proc.stderr, noise
