@@ -73,6 +73,7 @@ class WGAN(pl.LightningModule):
         self.val_critic_fake = MeanMetric()
         self.val_modes: ModeCoverage | None = None
         self.evaluated_at: int | None = None  # generator step of the last evaluation
+        self._last_generator_loss: Tensor | None = None
 
     @property
     def penalty_name(self) -> str:
@@ -119,7 +120,6 @@ class WGAN(pl.LightningModule):
         if self.penalty is not None:
             self.penalty.after_critic_step(self.critic)
         self.critic_steps += 1
-        logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in critic.items()}
 
         if self.critic_steps % self.n_critic == 0:
             # Only the generator's parameters need gradients here.
@@ -129,8 +129,15 @@ class WGAN(pl.LightningModule):
                 self.manual_backward(g_loss)
                 g_opt.step()
             self.generator_steps += 1
-            logs["train/generator_loss"] = g_loss.detach()
-        self.log_dict(logs, batch_size=len(real))
+            self._last_generator_loss = g_loss.detach()
+
+        # self.log costs more than a tiny step: call it only on the steps Lightning
+        # writes (every log_every_n_steps batches, i.e. critic steps).
+        if self.critic_steps % max(self.trainer.log_every_n_steps, 1) == 0:
+            logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in critic.items()}
+            if self._last_generator_loss is not None:
+                logs["train/generator_loss"] = self._last_generator_loss
+            self.log_dict(logs, batch_size=len(real))
 
     # -- validation: exact W1 of generated vs held-out real points ---------------------
 

@@ -1,0 +1,168 @@
+"""Speed of the template against a plain PyTorch loop doing identical math.
+
+    python benchmarks/bench.py            # about 3 minutes on a 2-core CPU
+    python benchmarks/bench.py --quick    # a smoke run
+
+Measures, side by side in one process:
+  a. critic steps/s of the template's real training path (WGANCLI: Trainer, default
+     callbacks, wandb offline) against a plain loop with the same networks, batch,
+     penalty, sampler and n_critic, at the toy reference size (width 512, batch 256)
+     and a tiny size (width 64, batch 64) where framework overhead dominates;
+  b. the critic step's cost with LP and GP against no penalty (plain loop);
+  c. the exact-W1 metric's time against n;
+  d. peak memory.
+Each pair is measured in alternation, several rounds, and the median kept. The last
+line printed is one JSON object with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from lightning_wgan.cli import WGANCLI  # noqa: E402
+from lightning_wgan.data import make_distribution  # noqa: E402
+from lightning_wgan.metrics import exact_w1  # noqa: E402
+from lightning_wgan.networks import MLPCritic, MLPGenerator  # noqa: E402
+
+SIZES = {"toy": (512, 256), "tiny": (64, 64)}
+
+
+def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic: int = 5, lam: float = 10.0) -> float:
+    """Critic steps/s of a hand-written loop: the template's math, nothing else."""
+    torch.manual_seed(0)
+    gen, critic = MLPGenerator(width=width), MLPCritic(width=width)
+    g_opt = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    d_opt = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    data, rng = make_distribution("8gaussians"), torch.Generator().manual_seed(0)
+    warmup = max(steps // 10, 5)
+    for step in range(steps + warmup):
+        if step == warmup:
+            start = time.perf_counter()
+        real = data.sample(batch, rng)
+        with torch.no_grad():
+            fake = gen(torch.randn(batch, 2))
+        scores = critic(torch.cat([real, fake]))
+        loss = scores[batch:].mean() - scores[:batch].mean()
+        if penalty != "none":
+            alpha = torch.rand(batch, 1)
+            points = torch.lerp(fake, real, alpha).requires_grad_(True)
+            (grad,) = torch.autograd.grad(critic(points).sum(), points, create_graph=True)
+            norms = (grad.flatten(1).square().sum(1) + 1e-12).sqrt()
+            form = torch.relu(norms - 1) if penalty == "lp" else norms - 1
+            loss = loss + lam * form.square().mean()
+        d_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        d_opt.step()
+        if (step + 1) % n_critic == 0:
+            for p in critic.parameters():
+                p.requires_grad_(False)
+            g_loss = -critic(gen(torch.randn(batch, 2))).mean()
+            g_opt.zero_grad(set_to_none=True)
+            g_loss.backward()
+            g_opt.step()
+            for p in critic.parameters():
+                p.requires_grad_(True)
+    return steps / (time.perf_counter() - start)
+
+
+class StepTimer(pl.Callback):
+    """Times critic steps after a warm-up, inside the real Trainer."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if pl_module.critic_steps == self.warmup:
+            self.start, self.start_step = time.perf_counter(), pl_module.critic_steps
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.rate = (pl_module.critic_steps - self.start_step) / (time.perf_counter() - self.start)
+
+
+def template(width: int, batch: int, steps: int, n_critic: int = 5) -> float:
+    """Critic steps/s of `python train.py` with the default config (no evaluation)."""
+    warmup = max(steps // 10, 5)
+    generator_steps = (steps + warmup) // n_critic
+    timer = StepTimer(warmup)
+    with tempfile.TemporaryDirectory() as tmp:
+        WGANCLI(
+            args=[
+                "fit", "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
+                "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
+                "--data.init_args.batch_size", str(batch), "--run_dir", tmp,
+                "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false",
+            ],
+            trainer_defaults={"callbacks": [timer]},
+        )
+    return timer.rate
+
+
+def median_ratio(fa, fb, rounds: int) -> tuple[float, float, float]:
+    """Alternate a and b; the median rates and the median of per-round ratios."""
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(fa())
+        b.append(fb())
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return statistics.median(a), statistics.median(b), statistics.median(ratios)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few steps, one round: a smoke run")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("WANDB_MODE", "offline")
+    os.environ.setdefault("WANDB_SILENT", "true")
+    rounds = 1 if args.quick else args.rounds
+    steps = {"toy": 40 if args.quick else 400, "tiny": 100 if args.quick else 2000}
+    torch.set_num_threads(torch.get_num_threads())
+
+    result: dict[str, float] = {}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
+    print(f"{'what':44s} {'template':>10s} {'plain':>10s} {'ratio':>7s}")
+    for name, (width, batch) in SIZES.items():
+        t, p, r = median_ratio(lambda w=width, b=batch, n=steps[name]: template(w, b, n),
+                               lambda w=width, b=batch, n=steps[name]: plain_loop(w, b, n), rounds)
+        result[f"template_vs_plain_{name}"] = round(r, 3)
+        label = f"critic steps/s, LP, width {width} batch {batch}"
+        print(f"{label:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
+
+    width, batch = SIZES["toy"]
+    for penalty in ("lp", "gp"):
+        pen, none, r = median_ratio(lambda pe=penalty: plain_loop(width, batch, steps["toy"], pe),
+                                    lambda: plain_loop(width, batch, steps["toy"], "none"), rounds)
+        result[f"{penalty}_vs_none"] = round(1 / r, 3)  # time ratio
+        print(f"{'step time ' + penalty.upper() + ' / none (plain, toy size)':44s} {pen:10.1f} {none:10.1f} {1 / r:7.3f}")
+
+    g = torch.Generator().manual_seed(0)
+    data = make_distribution("8gaussians")
+    for n in (500, 1000, 2000, 4000) if not args.quick else (500, 2000):
+        x, y = data.sample(n, g), data.sample(n, g) + 0.1
+        start = time.perf_counter()
+        exact_w1(x, y)
+        seconds = time.perf_counter() - start
+        result[f"w1_seconds_n{n}"] = round(seconds, 3)
+        label = f"exact W1, n = {n}"
+        print(f"{label:44s} {seconds:9.3f}s")
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = round(peak_mb, 1)
+    print(f"{'peak resident memory of this process':44s} {peak_mb:8.0f}MB")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
