@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 from jsonargparse import Namespace
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.strategies import DDPStrategy
 
 from callbacks.progress import ProgressBar
 from callbacks.summary import Summary
@@ -157,7 +158,14 @@ class WGANCLI(LightningCLI):
         trainer_cfg = self.config_init[self.subcommand].trainer
         if trainer_cfg.get("enable_progress_bar") is not False:
             kwargs["callbacks"] = [*(trainer_cfg.get("callbacks") or []), ProgressBar()]
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        if trainer_cfg.get("strategy") == "auto" and type(trainer.strategy) is DDPStrategy:
+            # Plain DDP fails here: each critic step leaves the generator without
+            # gradients and each generator step the critic. Lightning resolves devices
+            # and nodes first; the trainer is then rebuilt with unused-parameter
+            # detection (the cost is measured in the README's scaling section).
+            trainer = super().instantiate_trainer(**kwargs, strategy=DDPStrategy(find_unused_parameters=True))
+        return trainer
 
     # -- after fit: a final evaluation at the last step, then the summary line ---------
 

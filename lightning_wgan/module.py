@@ -41,6 +41,9 @@ class WGAN(pl.LightningModule):
         n_critic: critic steps per generator step.
         generator_optimizer, critic_optimizer: optimizer factories.
         val_seed: seed of the fixed noise that validation generates from.
+        gradient_clip_val: clip each network's parameter-gradient norm to this (after
+            AMP unscaling); ``None`` for no clipping. Lightning's
+            ``--trainer.gradient_clip_val`` does not apply to manual optimization.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class WGAN(pl.LightningModule):
         generator_optimizer: OptimizerCallable = _adam,
         critic_optimizer: OptimizerCallable = _adam,
         val_seed: int = 0,
+        gradient_clip_val: float | None = None,
     ) -> None:
         super().__init__()
         if n_critic < 1:
@@ -66,6 +70,9 @@ class WGAN(pl.LightningModule):
         self.generator_optimizer = generator_optimizer
         self.critic_optimizer = critic_optimizer
         self.val_seed = val_seed
+        if gradient_clip_val is not None and gradient_clip_val <= 0:
+            raise ValueError(f"gradient_clip_val must be > 0 or None, got {gradient_clip_val}")
+        self.gradient_clip_val = gradient_clip_val
         self.critic_steps = 0
         self.generator_steps = 0
         self.val_w1_exact = ExactW1()
@@ -74,6 +81,7 @@ class WGAN(pl.LightningModule):
         self.val_modes: ModeCoverage | None = None
         self.evaluated_at: int | None = None  # generator step of the last evaluation
         self._last_generator_loss: Tensor | None = None
+        self._skipped_steps: Tensor | None = None  # optimizer steps a GradScaler skipped
 
     @property
     def penalty_name(self) -> str:
@@ -91,10 +99,22 @@ class WGAN(pl.LightningModule):
         gen = None if seed is None else torch.Generator(self.device).manual_seed(seed)
         return self.generator(self.noise(n, gen))
 
+    def on_fit_start(self) -> None:
+        # seed_everything gives every process the same seed; the networks start equal
+        # anyway (DDP broadcasts rank 0's), but noise and penalty points must differ.
+        if self.trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + 1_000_003 * self.global_rank)
+
     def loss_scale(self) -> float | Tensor:
-        """The GradScaler's scale under 16-bit mixed precision, else 1."""
+        """The GradScaler's scale under 16-bit mixed precision, else 1.
+
+        ``scaler.scale(1)`` returns the scale as a tensor on the device, without the
+        host synchronization of ``scaler.get_scale()``.
+        """
         scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer is not None else None
-        return scaler.get_scale() if scaler is not None and scaler.is_enabled() else 1.0
+        if scaler is None or not scaler.is_enabled():
+            return 1.0
+        return scaler.scale(torch.ones((), device=self.device))
 
     def critic_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         """The critic's loss and its parts on one batch."""
@@ -112,11 +132,13 @@ class WGAN(pl.LightningModule):
         g_opt, d_opt = self.optimizers()
         real = batch
         with torch.no_grad():
-            fake = self.generator(self.noise(len(real)))
+            # Under autocast the generator's output is 16-bit; the penalty's points
+            # (and so their input gradients) stay in the data's precision.
+            fake = self.generator(self.noise(len(real))).to(real.dtype)
         critic = self.critic_loss(real, fake)
         d_opt.zero_grad(set_to_none=True)
         self.manual_backward(critic["loss"])
-        d_opt.step()
+        self.step_counting_skips(d_opt)
         if self.penalty is not None:
             self.penalty.after_critic_step(self.critic)
         self.critic_steps += 1
@@ -127,7 +149,7 @@ class WGAN(pl.LightningModule):
                 g_loss = -self.critic(self.generator(self.noise(len(real)))).mean()
                 g_opt.zero_grad(set_to_none=True)
                 self.manual_backward(g_loss)
-                g_opt.step()
+                self.step_counting_skips(g_opt)
             self.generator_steps += 1
             self._last_generator_loss = g_loss.detach()
 
@@ -137,7 +159,27 @@ class WGAN(pl.LightningModule):
             logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in critic.items()}
             if self._last_generator_loss is not None:
                 logs["train/generator_loss"] = self._last_generator_loss
+            if self._skipped_steps is not None:
+                logs["train/skipped_steps"] = self._skipped_steps
             self.log_dict(logs, batch_size=len(real))
+
+    def step_counting_skips(self, optimizer: Any) -> None:
+        """``optimizer.step()``, counting the steps a GradScaler skips (non-finite
+        gradients under 16-bit AMP; the scaler then lowers its scale). Tensor ops only:
+        no host synchronization."""
+        scale = self.loss_scale()
+        if not isinstance(scale, Tensor):
+            optimizer.step()
+            return
+        scale = scale.clone()
+        optimizer.step()
+        skipped = (self.loss_scale() < scale).float()
+        self._skipped_steps = skipped if self._skipped_steps is None else self._skipped_steps + skipped
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # Lightning calls this after AMP unscaling, so the clip sees true gradients.
+        if self.gradient_clip_val is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self.gradient_clip_val, gradient_clip_algorithm="norm")
 
     # -- validation: exact W1 of generated vs held-out real points ---------------------
 
@@ -175,8 +217,9 @@ class WGAN(pl.LightningModule):
             self.val_modes.reset()
         for metric in (self.val_w1_exact, self.val_critic_real, self.val_critic_fake):
             metric.reset()
-        # Values are already gathered across processes by the metrics.
-        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=False)
+        # The metrics already gathered their states, so every process holds the same
+        # values and sync_dist only averages equal numbers.
+        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=True)
         self.evaluated_at = self.generator_steps
 
     # -- checkpointing: the step counters are plain ints, not in the state dict --------

@@ -27,9 +27,10 @@ def _offline(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
-def run_cli(run_dir: Path, *args: str, subcommand: str = "fit", tiny: bool = True) -> WGANCLI:
-    """Run ``train.py <subcommand> <args>`` in this process; the config args go first."""
-    return WGANCLI(args=[subcommand, *args, *(TINY if tiny else []), "--run_dir", str(run_dir)])
+def run_cli(run_dir: Path, *args: str, config: str | None = None, subcommand: str = "fit", tiny: bool = True) -> WGANCLI:
+    """Run ``train.py <subcommand> [--config C] [TINY] <args>`` in this process."""
+    head = [subcommand, *(["--config", config] if config else []), *(TINY if tiny else [])]
+    return WGANCLI(args=[*head, *args, "--run_dir", str(run_dir)])
 
 
 def read_summary(run_dir: Path) -> dict:

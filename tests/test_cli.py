@@ -15,7 +15,7 @@ SUMMARY_KEYS = {"w1_exact", "w1_critic", "noise_floor", "generator_steps", "crit
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_config_runs_a_few_steps(config, tmp_path):
     run = tmp_path / "run"
-    cli = run_cli(run, "--config", str(REPO / config), "--generator_steps", "3", "--eval_every", "2")
+    cli = run_cli(run, "--generator_steps", "3", "--eval_every", "2", config=str(REPO / config))
     summary = read_summary(run)
     assert SUMMARY_KEYS <= summary.keys()
     assert summary["generator_steps"] == 3 and summary["critic_steps"] == 3 * cli.model.n_critic

@@ -1,0 +1,95 @@
+"""Mixed precision: the gradient penalty under a GradScaler follows PyTorch's AMP
+recipe (scale the critic output, unscale the input gradient before the norm)."""
+
+import csv
+
+import pytest
+import torch
+from conftest import run_cli
+from torch import nn
+
+from lightning_wgan.penalties import LipschitzPenalty, gradient_norms
+
+
+def make_critic() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1))
+
+
+def critic_step_grads(critic, real, fake, points, amp: bool, unscale: bool = True):
+    """Penalty value and critic parameter gradients of one critic loss."""
+    penalty = LipschitzPenalty(weight=10.0)
+    critic.zero_grad(set_to_none=True)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**14, enabled=amp)
+    with torch.autocast("cpu", dtype=torch.float16, enabled=amp):
+        scale = scaler.scale(torch.ones(())) if amp else 1.0
+        if unscale:
+            norms = gradient_norms(critic, points, scale)
+        else:  # the mistake GAN libraries make: grad of the scaled output, used as is
+            x = points.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(critic(x).sum() * scale, x, create_graph=True)
+            norms = (g.float().flatten(1).square().sum(1) + 1e-12).sqrt()
+        value = penalty(norms)
+        loss = critic(fake).float().mean() - critic(real).float().mean() + value
+    scaler.scale(loss).backward()
+    if amp:
+        opt = torch.optim.SGD(critic.parameters(), lr=0.0)
+        scaler.unscale_(opt)
+    grads = torch.cat([p.grad.flatten() for p in critic.parameters()])
+    return value.detach(), grads
+
+
+def rel_err(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+def batch():
+    g = torch.Generator().manual_seed(1)
+    real, fake = torch.randn(128, 2, generator=g), torch.randn(128, 2, generator=g) * 2 + 1
+    alpha = torch.rand(128, 1, generator=g)
+    return real, fake, alpha * real + (1 - alpha) * fake
+
+
+def test_penalty_under_grad_scaler_matches_fp32():
+    critic = make_critic()
+    with torch.no_grad():  # steep enough that the one-sided penalty is active
+        critic[0].weight.mul_(20)
+    real, fake, points = batch()
+    ref_value, ref_grads = critic_step_grads(critic, real, fake, points, amp=False)
+    assert ref_value > 0.1
+    value, grads = critic_step_grads(critic, real, fake, points, amp=True)
+    assert rel_err(value, ref_value) < 1e-2
+    assert rel_err(grads, ref_grads) < 1e-2
+
+
+def test_without_the_unscale_step_the_check_fails():
+    critic = make_critic()
+    with torch.no_grad():
+        critic[0].weight.mul_(20)
+    real, fake, points = batch()
+    ref_value, ref_grads = critic_step_grads(critic, real, fake, points, amp=False)
+    value, grads = critic_step_grads(critic, real, fake, points, amp=True, unscale=False)
+    # (written as "not < " so that a NaN also fails the check, as it should)
+    assert not rel_err(value, ref_value) < 1e-2
+    assert not rel_err(grads, ref_grads) < 1e-2
+
+
+def test_bf16_mixed_fit_on_cpu_trains(tmp_path):
+    run = tmp_path / "run"
+    cli = run_cli(
+        run, "--trainer.precision", "bf16-mixed", "--generator_steps", "150", "--eval_every", "25",
+        "--model.generator.init_args.width", "64", "--model.critic.init_args.width", "64",
+        "--model.generator_optimizer.init_args.lr", "1e-3", "--model.critic_optimizer.init_args.lr", "1e-3",
+        "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", str(tmp_path / "logs"),
+    )
+    assert cli.trainer.precision == "bf16-mixed"
+    rows = list(csv.DictReader(open(next((tmp_path / "logs").rglob("metrics.csv")))))
+    w1 = [float(r["val/w1_exact"]) for r in rows if r.get("val/w1_exact")]
+    assert len(w1) == 6
+    assert w1[-1] < 0.7 * w1[0], w1
+
+
+@pytest.mark.parametrize("clip", [0.0, -1.0])
+def test_bad_gradient_clip_val(clip, tmp_path):
+    with pytest.raises(SystemExit, match="gradient_clip_val must be > 0"):
+        run_cli(tmp_path / "run", "--model.gradient_clip_val", str(clip))
