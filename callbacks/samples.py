@@ -38,10 +38,14 @@ class SamplePlot(pl.Callback):
         if real is None or real[0].numel() != 2:
             return
         real = real[: self.n].to(pl_module.device)
-        fake = pl_module.generate(len(real), seed=self.seed)
-        step = pl_module.generator_steps
+        if pl_module.generator is not None:
+            fake = pl_module.generate(len(real), seed=self.seed)
+        else:  # critic-only: the data module's fixed fake samples
+            fake = trainer.datamodule.val_fake[: self.n].to(pl_module.device)
+        step = pl_module.training_steps
         w1 = trainer.callback_metrics.get("val/w1_exact")
-        title = f"generator step {step}" + (f", exact W1 {float(w1):.4f}" if w1 is not None else "")
+        unit = "generator" if pl_module.generator is not None else "critic"
+        title = f"{unit} step {step}" + (f", exact W1 {float(w1):.4f}" if w1 is not None else "")
         run_dir = Path(trainer.default_root_dir)
         path = plot_critic_2d(pl_module.critic, real, fake, run_dir / "samples" / f"step_{step:06d}.png", title)
         latest = run_dir / "samples.png"

@@ -25,13 +25,16 @@ class Summary(pl.Callback):
 
     It holds the latest validation metrics (``w1_exact``, ``w1_critic``,
     ``noise_floor``, ...; the ``val/`` prefix dropped), the step counters, the wall
-    time, and what was trained (penalty, weight, dataset). Because it is rewritten after
+    time, what was trained (penalty, weight, dataset), and ``history``: the exact and
+    estimated W1 at every evaluation (``step`` in generator steps, or critic steps in
+    critic-only runs). Because it is rewritten after
     each evaluation, an interrupted run keeps the figures of its last evaluation.
     """
 
     def __init__(self, filename: str = "summary.json") -> None:
         self.filename = filename
         self.wall_time_s = 0.0  # of earlier fits of a resumed run
+        self.history: list[dict[str, float]] = []  # one entry per evaluation
         self._start: float | None = None
 
     def path(self, trainer: pl.Trainer) -> Path:
@@ -67,12 +70,17 @@ class Summary(pl.Callback):
         )
         if penalty is not None and not penalty.uses_gradients:
             summary["clip_value"] = penalty.strength
+        step = getattr(pl_module, "training_steps", None)
+        entry = {"step": step, **{k: summary[k] for k in ("w1_exact", "w1_critic") if k in summary}}
+        self.history = [h for h in self.history if h.get("step") != step] + [entry]
+        summary["history"] = self.history
         path = self.path(trainer)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, summary)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"wall_time_s": self.elapsed()}
+        return {"wall_time_s": self.elapsed(), "history": self.history}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.wall_time_s = state_dict.get("wall_time_s", 0.0)
+        self.history = list(state_dict.get("history", []))

@@ -15,10 +15,12 @@ import pytorch_lightning as pl
 from jsonargparse import Namespace
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.strategies import DDPStrategy
 
 from callbacks.progress import ProgressBar
 from callbacks.summary import Summary
+from lightning_wgan.estimate import CriticEstimator
 from lightning_wgan.module import WGAN
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -50,14 +52,17 @@ def with_default_subcommand(args: list[str]) -> list[str]:
     return ["fit", *args]
 
 
+def _import(class_path: str) -> Any:
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 def _short_name(value: Any) -> str:
     """The ``name`` attribute of a configured class (e.g. ``lp``), else its class name."""
     if value is None:
         return "none"
     if isinstance(value, Namespace) and "class_path" in value:
-        module, _, name = str(value.class_path).rpartition(".")
-        cls = getattr(importlib.import_module(module), name, None) if module else None
-        return str(getattr(cls, "name", name))
+        return str(getattr(_import(str(value.class_path)), "name", str(value.class_path).rpartition(".")[2]))
     return str(getattr(value, "name", type(value).__name__))
 
 
@@ -79,6 +84,7 @@ class WGANCLI(LightningCLI):
         super().__init__(
             WGAN,
             pl.LightningDataModule,
+            subclass_mode_model=True,
             subclass_mode_data=True,
             parser_kwargs=parser_kwargs,
             save_config_kwargs={"overwrite": True},
@@ -89,27 +95,38 @@ class WGANCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.add_argument("--generator_steps", type=int, default=2000, help="Run length in generator steps.")
-        parser.add_argument("--eval_every", type=int, default=500, help="Evaluate every this many generator steps.")
+        parser.add_argument(
+            "--eval_every", type=int, default=500, help="Evaluate every this many generator steps (critic steps in critic-only runs)."
+        )
+        parser.add_argument("--critic_steps", type=int | None, default=None, help="Run length of a critic-only run (CriticEstimator).")
         parser.add_argument("--run_dir", type=str | None, default=None, help="Run directory (default: a new one under runs/).")
 
     # -- before anything is built: derive trainer settings, choose the run directory ---
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand]
-        for name in ("generator_steps", "eval_every"):
+        critic_only = issubclass(_import(cfg.model.class_path), CriticEstimator)
+        length = "critic_steps" if critic_only else "generator_steps"
+        if cfg[length] is None:
+            raise SystemExit(f"error: a critic-only run needs --critic_steps (its length in critic steps), got {cfg[length]}")
+        for name in (length, "eval_every"):
             if cfg[name] < 1:
                 raise SystemExit(f"error: --{name} must be >= 1, got {cfg[name]}")
-        n_critic = cfg.model.n_critic
+        n_critic = cfg.model.init_args.get("n_critic", 1)
         if n_critic < 1:
             raise SystemExit(f"error: --model.n_critic must be >= 1, got {n_critic}")
         if cfg.trainer.max_steps not in (None, -1):
             raise SystemExit(
                 "error: --trainer.max_steps counts critic and generator steps together; "
-                f"set the run length with --generator_steps instead (got max_steps={cfg.trainer.max_steps})"
+                f"set the run length with --{length} instead (got max_steps={cfg.trainer.max_steps})"
             )
-        cfg.trainer.max_steps = cfg.generator_steps * (n_critic + 1)
-        # Lightning counts validation intervals in training batches, one per critic step.
-        cfg.trainer.val_check_interval = cfg.eval_every * n_critic
+        if critic_only:
+            cfg.trainer.max_steps = cfg.critic_steps
+            cfg.trainer.val_check_interval = cfg.eval_every
+        else:
+            cfg.trainer.max_steps = cfg.generator_steps * (n_critic + 1)
+            # Lightning counts validation intervals in training batches, one per critic step.
+            cfg.trainer.val_check_interval = cfg.eval_every * n_critic
         cfg.trainer.check_val_every_n_epoch = None
         run_dir = Path(cfg.run_dir) if cfg.run_dir else self.new_run_dir(cfg)
         cfg.run_dir = str(run_dir)
@@ -127,7 +144,7 @@ class WGANCLI(LightningCLI):
 
     @staticmethod
     def new_run_dir(cfg: Namespace) -> Path:
-        penalty = cfg.model.penalty
+        penalty = cfg.model.init_args.penalty
         args = penalty.init_args if isinstance(penalty, Namespace) and "init_args" in penalty else Namespace()
         strength = args.get("weight", args.get("clip_value"))
         data_args = cfg.data.get("init_args", Namespace()) if isinstance(cfg.data, Namespace) else Namespace()
@@ -171,7 +188,7 @@ class WGANCLI(LightningCLI):
 
     def after_fit(self) -> None:
         model: WGAN = self.model
-        if getattr(model, "evaluated_at", None) != model.generator_steps and not self.trainer.interrupted:
+        if model.evaluated_at != model.training_steps and not self.trainer.interrupted:
             self.trainer.validate(model, datamodule=self.datamodule, verbose=False)
         self.print_summary_path()
 
@@ -179,6 +196,11 @@ class WGANCLI(LightningCLI):
         self.print_summary_path()
 
     def print_summary_path(self) -> None:
+        # Close the wandb run, so that a second run in this process starts its own.
+        if any(isinstance(lg, WandbLogger) for lg in self.trainer.loggers):
+            import wandb
+
+            wandb.finish()
         for cb in self.trainer.callbacks:
             if isinstance(cb, Summary) and self.trainer.is_global_zero:
                 print(f"summary: {cb.path(self.trainer)}", flush=True)

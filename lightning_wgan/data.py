@@ -8,7 +8,8 @@ sample, which the exact-W1 metric compares with generated points.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -91,6 +92,55 @@ DATASETS: dict[str, type[Distribution]] = {
 }
 
 
+class Transform:
+    """A fixed map T applied to samples of a distribution (critic-only runs).
+
+    ``w1`` is the exact W1 between P and T(P) when it has a closed form, else ``None``.
+    """
+
+    w1: float | None = None
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+
+class Translate(Transform):
+    """x + v. W1(P, P + v) = ‖v‖ for every P: the estimate's exact target."""
+
+    def __init__(self, shift: list[float]) -> None:
+        self.shift = torch.tensor(shift, dtype=torch.float32)
+        self.w1 = float(self.shift.norm())
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        if self.shift.numel() != x[0].numel():
+            raise ValueError(f"shift has {self.shift.numel()} entries, the data {x[0].numel()}")
+        return x + self.shift.to(x.device).view_as(x[0])
+
+
+class Scale(Transform):
+    """factor · x (about the origin)."""
+
+    def __init__(self, factor: float) -> None:
+        if factor <= 0:
+            raise ValueError(f"factor must be > 0, got {factor}")
+        self.factor = float(factor)
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        return self.factor * x
+
+
+class AddNoise(Transform):
+    """x + std·ε, ε ~ N(0, I): a blurred copy of the data."""
+
+    def __init__(self, std: float) -> None:
+        if std < 0:
+            raise ValueError(f"std must be >= 0, got {std}")
+        self.std = float(std)
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        return x + self.std * torch.randn(x.shape, generator=generator)
+
+
 def make_distribution(name: str) -> Distribution:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
@@ -98,16 +148,16 @@ def make_distribution(name: str) -> Distribution:
 
 
 class Stream(IterableDataset):
-    """An endless stream of fresh batches from a distribution."""
+    """An endless stream of fresh batches: ``sample(batch_size, generator)`` each step."""
 
-    def __init__(self, distribution: Distribution, batch_size: int, seed: int) -> None:
-        self.distribution = distribution
+    def __init__(self, sample: Callable[[int, torch.Generator], Any], batch_size: int, seed: int) -> None:
+        self.sample = sample
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
 
-    def __iter__(self) -> Iterator[Tensor]:
+    def __iter__(self) -> Iterator[Any]:
         while True:
-            yield self.distribution.sample(self.batch_size, self.generator)
+            yield self.sample(self.batch_size, self.generator)
 
 
 class ToyDataModule(pl.LightningDataModule):
@@ -164,13 +214,87 @@ class ToyDataModule(pl.LightningDataModule):
             self._noise_floor = exact_w1(self.val_real, other)
         return self._noise_floor
 
+    def sample_train(self, n: int, generator: torch.Generator) -> Any:
+        """One training batch."""
+        return self.distribution.sample(n, generator)
+
     def train_dataloader(self) -> DataLoader:
         seed = torch.initial_seed() if self.seed is None else self.seed
         rank = self.trainer.global_rank if self.trainer is not None else 0
         # The stream's generator lives in this process: no workers needed, and its
         # state is exactly reproducible from the seed.
-        return DataLoader(Stream(self.distribution, self.batch_size, seed + 7919 * rank), batch_size=None)
+        return DataLoader(Stream(self.sample_train, self.batch_size, seed + 7919 * rank), batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
         # One batch per process: Lightning's DistributedSampler splits it across ranks.
         return DataLoader(TensorDataset(self.val_real), batch_size=self.val_size)
+
+
+class PairDataModule(ToyDataModule):
+    """Real samples of ``dataset`` against fixed fake samples, for critic-only runs.
+
+    The fake samples are ``transform(x)`` with x from ``source`` (another toy data set)
+    or, when ``source`` is ``None``, from ``dataset`` itself. The critic's estimate is
+    measured on ``eval_size`` points; without a ``source`` they are paired (fake_i =
+    T(real_i)), which makes its standard error small. The exact W1 is the transform's
+    closed form where it has one (a translation), else POT's exact W1 between samples
+    of size ``w1_size``, averaged over ``w1_draws`` draws.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "8gaussians",
+        source: str | None = None,
+        transform: Transform | None = None,
+        batch_size: int = 256,
+        eval_size: int = 50_000,
+        w1_size: int = 4000,
+        w1_draws: int = 3,
+        seed: int | None = None,
+        val_seed: int = 2018,
+    ) -> None:
+        super().__init__(dataset=dataset, batch_size=batch_size, val_size=eval_size, seed=seed, val_seed=val_seed)
+        if source is None and transform is None:
+            raise ValueError("a critic-only run needs a source data set or a transform (or both): got neither")
+        self.source = make_distribution(source) if source is not None else self.distribution
+        self.source_name = source
+        self.transform = transform
+        self.paired = source is None
+        self.w1_size = w1_size
+        self.w1_draws = w1_draws
+        self.val_fake: Tensor | None = None
+        self._w1: tuple[float, float] | None = None
+
+    def sample_fake(self, n: int, generator: torch.Generator, x: Tensor | None = None) -> Tensor:
+        x = self.source.sample(n, generator) if x is None else x
+        return self.transform(x, generator) if self.transform is not None else x
+
+    def sample_train(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self.distribution.sample(n, generator), self.sample_fake(n, generator)
+
+    def setup(self, stage: str) -> None:
+        if self.val_real is None:
+            gen = torch.Generator().manual_seed(self.val_seed)
+            self.val_real = self.distribution.sample(self.val_size, gen)
+            self.val_fake = self.sample_fake(self.val_size, gen, x=self.val_real if self.paired else None)
+
+    @property
+    def w1_exact(self) -> tuple[float, float]:
+        """(exact W1, its standard error over the draws; 0 for a closed form)."""
+        if self._w1 is None:
+            closed = getattr(self.transform, "w1", None) if self.paired else None
+            if closed is not None:
+                self._w1 = (closed, 0.0)
+            else:
+                gen = torch.Generator().manual_seed(self.val_seed + 2)
+                draws = torch.tensor([
+                    exact_w1(self.distribution.sample(self.w1_size, gen), self.sample_fake(self.w1_size, gen))
+                    for _ in range(self.w1_draws)
+                ])
+                se = float(draws.std() / math.sqrt(len(draws))) if len(draws) > 1 else 0.0
+                self._w1 = (float(draws.mean()), se)
+        return self._w1
+
+    def val_dataloader(self) -> DataLoader:
+        # In chunks: the critic sees tens of thousands of points per evaluation.
+        return DataLoader(TensorDataset(self.val_real, self.val_fake), batch_size=10_000)

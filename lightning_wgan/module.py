@@ -14,9 +14,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.cli import OptimizerCallable
 from torch import Tensor, nn
-from torchmetrics import MeanMetric
 
-from lightning_wgan.metrics import ExactW1, ModeCoverage
+from lightning_wgan.metrics import CriticEstimate, ExactW1, ModeCoverage
 from lightning_wgan.networks import MLPCritic, MLPGenerator
 from lightning_wgan.penalties import Penalty, gradient_norms, penalty_name
 from lightning_wgan.samplers import Interpolates, Sampler
@@ -76,12 +75,16 @@ class WGAN(pl.LightningModule):
         self.critic_steps = 0
         self.generator_steps = 0
         self.val_w1_exact = ExactW1()
-        self.val_critic_real = MeanMetric()
-        self.val_critic_fake = MeanMetric()
+        self.val_w1_critic = CriticEstimate()
         self.val_modes: ModeCoverage | None = None
         self.evaluated_at: int | None = None  # generator step of the last evaluation
         self._last_generator_loss: Tensor | None = None
         self._skipped_steps: Tensor | None = None  # optimizer steps a GradScaler skipped
+
+    @property
+    def training_steps(self) -> int:
+        """Progress in the unit run lengths are stated in: generator steps."""
+        return self.generator_steps
 
     @property
     def penalty_name(self) -> str:
@@ -128,40 +131,52 @@ class WGAN(pl.LightningModule):
             out["grad_norm"] = norms.detach().mean()
         return out
 
+    def critic_step(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """One optimizer step of the critic; returns the loss and its parts."""
+        d_opt = self.optimizers()[-1] if self.generator is not None else self.optimizers()
+        out = self.critic_loss(real, fake)
+        d_opt.zero_grad(set_to_none=True)
+        self.manual_backward(out["loss"])
+        self.step_counting_skips(d_opt)
+        if self.penalty is not None:
+            self.penalty.after_critic_step(self.critic)
+        self.critic_steps += 1
+        return out
+
+    def generator_step(self, batch_size: int) -> Tensor:
+        """One optimizer step of the generator on fresh noise; returns its loss."""
+        g_opt = self.optimizers()[0]
+        # Only the generator's parameters need gradients here.
+        with self.toggled_optimizer(g_opt):
+            g_loss = -self.critic(self.generator(self.noise(batch_size))).mean()
+            g_opt.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            self.step_counting_skips(g_opt)
+        self.generator_steps += 1
+        return g_loss.detach()
+
     def training_step(self, batch: Tensor, batch_idx: int) -> None:
-        g_opt, d_opt = self.optimizers()
         real = batch
         with torch.no_grad():
             # Under autocast the generator's output is 16-bit; the penalty's points
             # (and so their input gradients) stay in the data's precision.
             fake = self.generator(self.noise(len(real))).to(real.dtype)
-        critic = self.critic_loss(real, fake)
-        d_opt.zero_grad(set_to_none=True)
-        self.manual_backward(critic["loss"])
-        self.step_counting_skips(d_opt)
-        if self.penalty is not None:
-            self.penalty.after_critic_step(self.critic)
-        self.critic_steps += 1
-
+        out = self.critic_step(real, fake)
         if self.critic_steps % self.n_critic == 0:
-            # Only the generator's parameters need gradients here.
-            with self.toggled_optimizer(g_opt):
-                g_loss = -self.critic(self.generator(self.noise(len(real)))).mean()
-                g_opt.zero_grad(set_to_none=True)
-                self.manual_backward(g_loss)
-                self.step_counting_skips(g_opt)
-            self.generator_steps += 1
-            self._last_generator_loss = g_loss.detach()
+            self._last_generator_loss = self.generator_step(len(real))
+        self.log_train(out, len(real))
 
+    def log_train(self, out: dict[str, Tensor], batch_size: int) -> None:
         # self.log costs more than a tiny step: call it only on the steps Lightning
         # writes (every log_every_n_steps batches, i.e. critic steps).
-        if self.critic_steps % max(self.trainer.log_every_n_steps, 1) == 0:
-            logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in critic.items()}
-            if self._last_generator_loss is not None:
-                logs["train/generator_loss"] = self._last_generator_loss
-            if self._skipped_steps is not None:
-                logs["train/skipped_steps"] = self._skipped_steps
-            self.log_dict(logs, batch_size=len(real))
+        if self.critic_steps % max(self.trainer.log_every_n_steps, 1) != 0:
+            return
+        logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in out.items()}
+        if self._last_generator_loss is not None:
+            logs["train/generator_loss"] = self._last_generator_loss
+        if self._skipped_steps is not None:
+            logs["train/skipped_steps"] = self._skipped_steps
+        self.log_dict(logs, batch_size=batch_size)
 
     def step_counting_skips(self, optimizer: Any) -> None:
         """``optimizer.step()``, counting the steps a GradScaler skips (non-finite
@@ -195,16 +210,17 @@ class WGAN(pl.LightningModule):
         real = batch[0] if isinstance(batch, (list, tuple)) else batch
         fake = self.generator(self.noise(len(real), self._val_noise))
         self.val_w1_exact.update(real, fake)
-        self.val_critic_real.update(self.critic(real))
-        self.val_critic_fake.update(self.critic(fake))
+        self.val_w1_critic.update(self.critic(real), self.critic(fake))
         if self.val_modes is not None:
             self.val_modes.update(fake)
 
     def on_validation_epoch_end(self) -> None:
         w1_exact = self.val_w1_exact.compute()
+        w1_critic, w1_critic_se = self.val_w1_critic.compute()
         metrics = {
             "val/w1_exact": w1_exact,
-            "val/w1_critic": self.val_critic_real.compute() - self.val_critic_fake.compute(),
+            "val/w1_critic": w1_critic,
+            "val/w1_critic_se": w1_critic_se,
             "generator_steps": float(self.generator_steps),
             "critic_steps": float(self.critic_steps),
         }
@@ -215,12 +231,12 @@ class WGAN(pl.LightningModule):
         if self.val_modes is not None:
             metrics["val/modes_covered"], metrics["val/high_quality"] = self.val_modes.compute()
             self.val_modes.reset()
-        for metric in (self.val_w1_exact, self.val_critic_real, self.val_critic_fake):
+        for metric in (self.val_w1_exact, self.val_w1_critic):
             metric.reset()
         # The metrics already gathered their states, so every process holds the same
         # values and sync_dist only averages equal numbers.
         self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=True)
-        self.evaluated_at = self.generator_steps
+        self.evaluated_at = self.training_steps
 
     # -- checkpointing: the step counters are plain ints, not in the state dict --------
 

@@ -17,6 +17,17 @@ TINY = [
     "--trainer.enable_model_summary", "false",
 ]
 
+# The same for critic-only runs (no generator; run length in critic steps).
+TINY_ESTIMATE = [
+    "--model.critic.init_args.width", "32",
+    "--data.init_args.batch_size", "64",
+    "--data.init_args.eval_size", "2000",
+    "--data.init_args.w1_size", "300",
+    "--trainer.logger", "false",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+]
+
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch, tmp_path):
@@ -29,7 +40,8 @@ def _offline(monkeypatch, tmp_path):
 
 def run_cli(run_dir: Path, *args: str, config: str | None = None, subcommand: str = "fit", tiny: bool = True) -> WGANCLI:
     """Run ``train.py <subcommand> [--config C] [TINY] <args>`` in this process."""
-    head = [subcommand, *(["--config", config] if config else []), *(TINY if tiny else [])]
+    small = (TINY_ESTIMATE if config and "estimate" in config else TINY) if tiny else []
+    head = [subcommand, *(["--config", config] if config else []), *small]
     return WGANCLI(args=[*head, *args, "--run_dir", str(run_dir)])
 
 

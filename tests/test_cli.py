@@ -15,10 +15,17 @@ SUMMARY_KEYS = {"w1_exact", "w1_critic", "noise_floor", "generator_steps", "crit
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_config_runs_a_few_steps(config, tmp_path):
     run = tmp_path / "run"
-    cli = run_cli(run, "--generator_steps", "3", "--eval_every", "2", config=str(REPO / config))
+    critic_only = "estimate" in config
+    length = ["--critic_steps", "6"] if critic_only else ["--generator_steps", "3"]
+    cli = run_cli(run, *length, "--eval_every", "2", config=str(REPO / config))
     summary = read_summary(run)
-    assert SUMMARY_KEYS <= summary.keys()
-    assert summary["generator_steps"] == 3 and summary["critic_steps"] == 3 * cli.model.n_critic
+    if critic_only:
+        assert {"w1_critic", "w1_critic_se", "w1_exact", "rel_error"} <= summary.keys()
+        assert summary["critic_steps"] == 6 and summary["generator_steps"] == 0
+    else:
+        assert SUMMARY_KEYS <= summary.keys()
+        assert summary["generator_steps"] == 3 and summary["critic_steps"] == 3 * cli.model.n_critic
+    assert [h["step"] for h in summary["history"]] == ([2, 4, 6] if critic_only else [2, 3])
     assert torch.isfinite(torch.tensor(summary["w1_exact"]))
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "config.yaml").is_file()

@@ -1,0 +1,188 @@
+"""Run a wandb sweep file on this machine, without wandb's server.
+
+    python -m lightning_wgan.sweep conf/sweeps/lambda_grid.yaml [--out DIR] [--count N] [-- EXTRA ARGS]
+
+Reads the same YAML that ``wandb sweep`` takes (``program``, ``method``,
+``parameters``), runs every grid point (``method: grid``) or ``--count``/``run_cap``
+random draws (``method: random``) one process at a time, each an offline wandb run in
+one group, and writes ``results.csv`` and ``results.md`` from the runs' ``summary.json``.
+A rerun skips finished runs. Bayesian search needs wandb's server (``wandb sweep``,
+then ``wandb agent``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT_KEYS = ("w1_exact", "noise_floor", "w1_over_floor", "w1_critic", "w1_critic_se", "rel_error", "ratio", "modes_covered")
+
+
+class SweepError(ValueError):
+    pass
+
+
+def load_sweep(path: str | Path) -> dict[str, Any]:
+    sweep = yaml.safe_load(Path(path).read_text())
+    if not isinstance(sweep, dict) or "parameters" not in sweep:
+        raise SweepError(f"{path}: a sweep file needs a 'parameters' mapping")
+    method = sweep.get("method", "grid")
+    if method == "bayes":
+        raise SweepError(
+            f"{path}: method 'bayes' needs wandb's sweep server: run `wandb sweep {path}` and then `wandb agent <sweep id>`; "
+            "this local runner does 'grid' and 'random'"
+        )
+    if method not in ("grid", "random"):
+        raise SweepError(f"{path}: unknown method {method!r}; choose one of grid, random, bayes")
+    return sweep
+
+
+def draw(spec: dict[str, Any], rng: random.Random) -> Any:
+    """One value of a parameter, drawn as wandb's random search does."""
+    if "value" in spec:
+        return spec["value"]
+    if "values" in spec:
+        return rng.choice(spec["values"])
+    dist = spec.get("distribution", "uniform")
+    lo, hi = spec["min"], spec["max"]
+    if dist == "uniform":
+        return rng.uniform(lo, hi)
+    if dist == "int_uniform":
+        return rng.randint(lo, hi)
+    if dist == "log_uniform_values":
+        return math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    raise SweepError(f"unsupported distribution {dist!r}; use values, uniform, int_uniform or log_uniform_values")
+
+
+def expand(sweep: dict[str, Any], count: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """The runs of a sweep, each a dict of CLI argument name → value, in file order."""
+    params: dict[str, dict[str, Any]] = sweep["parameters"]
+    if sweep.get("method", "grid") == "grid":
+        axes = []
+        for name, spec in params.items():
+            if "value" in spec:
+                axes.append([(name, spec["value"])])
+            elif "values" in spec:
+                axes.append([(name, v) for v in spec["values"]])
+            else:
+                raise SweepError(f"grid search needs 'value' or 'values' for every parameter; {name!r} has {sorted(spec)}")
+        return [dict(point) for point in itertools.product(*axes)]
+    n = count or sweep.get("run_cap")
+    if not n:
+        raise SweepError("random search needs --count N or 'run_cap' in the sweep file")
+    rng = random.Random(seed)
+    return [{name: draw(spec, rng) for name, spec in params.items()} for _ in range(n)]
+
+
+def to_args(params: dict[str, Any]) -> list[str]:
+    """``--name=value`` as wandb's agent passes them; ``config`` first, since a config
+    file must come before the flags that override it."""
+    order = sorted(params, key=lambda k: k != "config")
+    return [f"--{k}={json.dumps(params[k]) if isinstance(params[k], list) else params[k]}" for k in order]
+
+
+def run_id(params: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def run_sweep(path: str | Path, out: Path, extra: list[str], count: int | None = None, quiet: bool = False) -> list[dict]:
+    sweep = load_sweep(path)
+    runs = expand(sweep, count)
+    program = REPO / sweep.get("program", "train.py")
+    group = out.name
+    env = {**os.environ, "WANDB_RUN_GROUP": group}
+    env.setdefault("WANDB_MODE", "offline")
+    out.mkdir(parents=True, exist_ok=True)
+    for i, params in enumerate(runs):
+        run_dir = out / run_id(params)
+        if (run_dir / "done").exists():
+            print(f"[{i + 1}/{len(runs)}] done already: {run_dir.name} {params}", flush=True)
+            continue
+        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "params.json").write_text(json.dumps(params, indent=2) + "\n")
+        cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}"]
+        with open(run_dir / "output.log", "w") as log:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        if proc.returncode != 0:
+            print(f"    failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
+            continue
+        (run_dir / "done").touch()
+    rows = collect(out)
+    write_tables(rows, out, list(sweep["parameters"]))
+    return rows
+
+
+def collect(out: Path) -> list[dict[str, Any]]:
+    rows = []
+    for run_dir in sorted(p for p in out.iterdir() if (p / "done").exists()):
+        params = json.loads((run_dir / "params.json").read_text())
+        summary = json.loads((run_dir / "summary.json").read_text())
+        rows.append({"run": run_dir.name, **params, **{k: summary[k] for k in RESULT_KEYS if k in summary}, "summary": summary})
+    return rows
+
+
+def short(value: Any) -> str:
+    return str(value).rsplit(".", 1)[-1] if isinstance(value, str) else str(value)
+
+
+def write_tables(rows: list[dict[str, Any]], out: Path, param_names: list[str]) -> None:
+    """results.csv (one row a run) and results.md (mean ± std over seeds)."""
+    metrics = [k for k in RESULT_KEYS if any(k in r for r in rows)]
+    with open(out / "results.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["run", *param_names, *metrics])
+        for r in rows:
+            writer.writerow([r["run"], *(r.get(p) for p in param_names), *(r.get(m) for m in metrics)])
+    keys = [p for p in param_names if p != "seed_everything"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(short(r.get(k)) for k in keys), []).append(r)
+    lines = ["| " + " | ".join([*keys, "runs", *metrics]) + " |", "|" + "---|" * (len(keys) + 1 + len(metrics))]
+    for key, group in sorted(groups.items()):
+        cells = []
+        for m in metrics:
+            vals = [g[m] for g in group if g.get(m) is not None]
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            cells.append(f"{statistics.mean(vals):.4f} ± {sd:.4f}" if vals else "")
+        lines.append("| " + " | ".join([*key, str(len(group)), *cells]) + " |")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1 :]
+    parser = argparse.ArgumentParser(description="Run a wandb sweep file locally (grid or random search).")
+    parser.add_argument("sweep", help="a sweep YAML, e.g. conf/sweeps/lambda_grid.yaml")
+    parser.add_argument("--out", help="results folder (default: sweeps/<file name>)")
+    parser.add_argument("--count", type=int, help="number of runs of a random search")
+    args = parser.parse_args(argv)
+    if not Path(args.sweep).is_file():
+        raise SystemExit(f"error: no sweep file {args.sweep}")
+    out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
+    try:
+        rows = run_sweep(args.sweep, out, extra, args.count)
+    except SweepError as err:
+        raise SystemExit(f"error: {err}") from None
+    print(f"results: {out / 'results.md'} ({len(rows)} runs)")
+
+
+if __name__ == "__main__":
+    main()
