@@ -1,6 +1,8 @@
 """Lightning callbacks of lightning-wgan: what watches and records a run."""
 
+from callbacks.progress import ProgressBar
+from callbacks.reliability import FiniteGuard, Preemption
 from callbacks.samples import SamplePlot
 from callbacks.summary import Summary
 
-__all__ = ["SamplePlot", "Summary"]
+__all__ = ["FiniteGuard", "Preemption", "ProgressBar", "SamplePlot", "Summary"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import time
 import warnings
@@ -12,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
+import yaml
 from jsonargparse import Namespace
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.strategies import DDPStrategy
 
 from callbacks.progress import ProgressBar
 from callbacks.summary import Summary
+from lightning_wgan.errors import ArgumentParser, NonFiniteError, root_message
 from lightning_wgan.estimate import CriticEstimator
 from lightning_wgan.module import WGAN
 
@@ -52,6 +57,33 @@ def with_default_subcommand(args: list[str]) -> list[str]:
     return ["fit", *args]
 
 
+def check_run_dir(run_dir: Path, ckpt_path: str | None, subcommand: str) -> None:
+    """Refuse to write into the directory of another run (unless resuming it)."""
+    if subcommand == "fit" and ckpt_path is None and run_dir.exists() and any(run_dir.iterdir()):
+        raise SystemExit(
+            f"error: run directory {run_dir} already holds a run; resume it with --ckpt_path last, or choose another --run_dir"
+        )
+
+
+def check_ckpt_path(ckpt_path: str | None, run_dir: Path | None) -> None:
+    """Refuse a checkpoint that does not exist or cannot be read, before anything starts.
+    ``last`` is the run directory's ``checkpoints/last.ckpt``."""
+    if ckpt_path is None or ckpt_path in ("best", "hpc", "registry"):
+        return
+    if ckpt_path == "last":
+        if run_dir is None:
+            raise SystemExit("error: --ckpt_path last needs the run's --run_dir (or --config <run dir>/config.yaml)")
+        path = run_dir / "checkpoints" / "last.ckpt"
+    else:
+        path = Path(ckpt_path)
+    if not path.is_file():
+        raise SystemExit(f"error: --ckpt_path {ckpt_path}: no checkpoint at {path}")
+    try:
+        torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # any failure to read means the file is unusable
+        raise SystemExit(f"error: --ckpt_path {ckpt_path}: {path} is not a readable checkpoint ({type(err).__name__})") from None
+
+
 def _import(class_path: str) -> Any:
     module, _, name = class_path.rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -64,6 +96,16 @@ def _short_name(value: Any) -> str:
     if isinstance(value, Namespace) and "class_path" in value:
         return str(getattr(_import(str(value.class_path)), "name", str(value.class_path).rpartition(".")[2]))
     return str(getattr(value, "name", type(value).__name__))
+
+
+class SaveAndLogConfig(SaveConfigCallback):
+    """Writes ``config.yaml`` into the run directory and logs the same resolved config
+    to every logger (wandb shows it as the run's config)."""
+
+    def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        for logger in trainer.loggers:
+            logger.log_hyperparams(config)
 
 
 class WGANCLI(LightningCLI):
@@ -87,11 +129,19 @@ class WGANCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             parser_kwargs=parser_kwargs,
+            parser_class=ArgumentParser,
+            save_config_callback=SaveAndLogConfig,
             save_config_kwargs={"overwrite": True},
             args=args,
             run=run,
             **kwargs,
         )
+
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        # Before LightningCLI itself opens the checkpoint (for its hyperparameters).
+        cfg = self.config[self.config.subcommand]
+        check_ckpt_path(cfg.get("ckpt_path"), Path(cfg.run_dir) if cfg.get("run_dir") else None)
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.add_argument("--generator_steps", type=int, default=2000, help="Run length in generator steps.")
@@ -129,6 +179,7 @@ class WGANCLI(LightningCLI):
             cfg.trainer.val_check_interval = cfg.eval_every * n_critic
         cfg.trainer.check_val_every_n_epoch = None
         run_dir = Path(cfg.run_dir) if cfg.run_dir else self.new_run_dir(cfg)
+        check_run_dir(run_dir, cfg.get("ckpt_path"), self.subcommand)
         cfg.run_dir = str(run_dir)
         cfg.trainer.default_root_dir = str(run_dir)
         for logger in self.logger_configs(cfg.trainer.logger):
@@ -164,9 +215,14 @@ class WGANCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
-        except ValueError as err:
+        except (ValueError, MisconfigurationException) as err:
             # Our constructors validate their arguments: one clear line, no traceback.
-            raise SystemExit(f"error: {err}") from None
+            raise SystemExit(f"error: {root_message(err)}") from None
+        if self.trainer.accelerator.__class__.__name__ == "CPUAccelerator" and self.trainer.num_devices > (os.cpu_count() or 1):
+            raise SystemExit(
+                f"error: --trainer.devices {self.trainer.num_devices} asks for more CPU processes than this machine has cores "
+                f"({os.cpu_count()})"
+            )
         for cb in self.trainer.callbacks:
             if isinstance(cb, ModelCheckpoint) and cb.dirpath is None:
                 cb.dirpath = str(Path(self.trainer.default_root_dir) / "checkpoints")
@@ -184,7 +240,13 @@ class WGANCLI(LightningCLI):
             trainer = super().instantiate_trainer(**kwargs, strategy=DDPStrategy(find_unused_parameters=True))
         return trainer
 
-    # -- after fit: a final evaluation at the last step, then the summary line ---------
+    # -- fit: stop cleanly on a non-finite value; then a final evaluation ---------------
+
+    def fit(self, **kwargs: Any) -> None:
+        try:
+            self.trainer.fit(**kwargs)
+        except NonFiniteError as err:
+            raise SystemExit(f"error: {err}") from None
 
     def after_fit(self) -> None:
         model: WGAN = self.model

@@ -7,6 +7,7 @@ sample, which the exact-W1 metric compares with generated points.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -148,16 +149,23 @@ def make_distribution(name: str) -> Distribution:
 
 
 class Stream(IterableDataset):
-    """An endless stream of fresh batches: ``sample(batch_size, generator)`` each step."""
+    """An endless stream of fresh batches: ``sample(batch_size, generator)`` each step.
 
-    def __init__(self, sample: Callable[[int, torch.Generator], Any], batch_size: int, seed: int) -> None:
+    Batch i is drawn from a generator seeded by (seed, rank, i), so the stream needs no
+    saved state: a run resumed at batch ``start`` sees exactly the batches an
+    uninterrupted run would, whatever the loader had prefetched when it stopped.
+    """
+
+    def __init__(self, sample: Callable[[int, torch.Generator], Any], batch_size: int, seed: int, rank: int = 0, start: int = 0) -> None:
         self.sample = sample
         self.batch_size = batch_size
-        self.generator = torch.Generator().manual_seed(seed)
+        self.seed, self.rank, self.start = seed, rank, start
 
     def __iter__(self) -> Iterator[Any]:
-        while True:
-            yield self.sample(self.batch_size, self.generator)
+        generator = torch.Generator()
+        for i in itertools.count(self.start):
+            generator.manual_seed(hash((self.seed, self.rank, i)) & 0x7FFF_FFFF_FFFF_FFFF)
+            yield self.sample(self.batch_size, generator)
 
 
 class ToyDataModule(pl.LightningDataModule):
@@ -221,9 +229,11 @@ class ToyDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         seed = torch.initial_seed() if self.seed is None else self.seed
         rank = self.trainer.global_rank if self.trainer is not None else 0
-        # The stream's generator lives in this process: no workers needed, and its
-        # state is exactly reproducible from the seed.
-        return DataLoader(Stream(self.sample_train, self.batch_size, seed + 7919 * rank), batch_size=None)
+        # On resume, continue at the batch the restored model has reached (one batch
+        # per critic step). Sampling runs in this process: no workers needed.
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        start = getattr(module, "critic_steps", 0)
+        return DataLoader(Stream(self.sample_train, self.batch_size, seed, rank, start), batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
         # One batch per process: Lightning's DistributedSampler splits it across ranks.

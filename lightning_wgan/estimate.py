@@ -50,9 +50,11 @@ class CriticEstimator(WGAN):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.critic_optimizer(self.critic.parameters())
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         real, fake = batch
-        self.log_train(self.critic_step(real, fake), len(real))
+        out = self.critic_step(real, fake)
+        self.log_train(out, len(real))
+        return out
 
     def on_validation_epoch_start(self) -> None:
         paired = getattr(self.trainer.datamodule, "paired", False)

@@ -64,6 +64,13 @@ class WGAN(pl.LightningModule):
         self.generator = generator if generator is not None else MLPGenerator()
         self.critic = critic if critic is not None else MLPCritic()
         self.penalty = penalty
+        if penalty is not None and penalty.uses_gradients:
+            batchnorm = [n for n, m in self.critic.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+            if batchnorm:
+                raise ValueError(
+                    f"the critic has BatchNorm ({', '.join('critic.' + n for n in batchnorm)}), but {type(penalty).__name__} "
+                    "penalizes per-sample input gradients, which BatchNorm mixes across the batch; use LayerNorm or no normalization"
+                )
         self.sampler = sampler if sampler is not None else Interpolates()
         self.n_critic = n_critic
         self.generator_optimizer = generator_optimizer
@@ -155,7 +162,7 @@ class WGAN(pl.LightningModule):
         self.generator_steps += 1
         return g_loss.detach()
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> None:
+    def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Tensor]:
         real = batch
         with torch.no_grad():
             # Under autocast the generator's output is 16-bit; the penalty's points
@@ -163,8 +170,9 @@ class WGAN(pl.LightningModule):
             fake = self.generator(self.noise(len(real))).to(real.dtype)
         out = self.critic_step(real, fake)
         if self.critic_steps % self.n_critic == 0:
-            self._last_generator_loss = self.generator_step(len(real))
+            self._last_generator_loss = out["generator_loss"] = self.generator_step(len(real))
         self.log_train(out, len(real))
+        return out
 
     def log_train(self, out: dict[str, Tensor], batch_size: int) -> None:
         # self.log costs more than a tiny step: call it only on the steps Lightning
@@ -240,13 +248,25 @@ class WGAN(pl.LightningModule):
 
     # -- checkpointing: the step counters are plain ints, not in the state dict --------
 
+    # The RNG states make a resumed run draw the same noise and penalty points as an
+    # uninterrupted one (the data stream is seeded per batch index; see data.Stream).
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["wgan"] = {"critic_steps": self.critic_steps, "generator_steps": self.generator_steps}
+        checkpoint["wgan"] = {
+            "critic_steps": self.critic_steps,
+            "generator_steps": self.generator_steps,
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("wgan", {})
         self.critic_steps = state.get("critic_steps", 0)
         self.generator_steps = state.get("generator_steps", 0)
+        if "rng_cpu" in state:
+            torch.set_rng_state(state["rng_cpu"])
+        if state.get("rng_cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
 
 
 

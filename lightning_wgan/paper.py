@@ -170,12 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default=str(REPO / "docs" / "results"), help="where tables and figure go")
     parser.add_argument("--report", action="store_true", help="only build tables and figure from finished runs")
     parser.add_argument("--only", choices=("estimate", "gan"), help="run only one of the two modes")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each gets cores/jobs threads)")
     args, extra = parser.parse_known_args(argv)
     runs, results = Path(args.runs), Path(args.results)
     if not args.report:
         names = {"estimate": ESTIMATE, "gan": GAN}.get(args.only, ESTIMATE + GAN)
         for name in names:
-            run_sweep(REPO / "conf" / "sweeps" / f"{name}.yaml", runs / name, ["--trainer.enable_progress_bar=false", *extra])
+            sweep = REPO / "conf" / "sweeps" / f"{name}.yaml"
+            run_sweep(sweep, runs / name, ["--trainer.enable_progress_bar=false", *extra], jobs=args.jobs)
     est, g = report(runs, results)
     print(f"results: {results} ({len(est)} critic-only rows, {len(g)} GAN rows)")
 

@@ -23,6 +23,7 @@ import random
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,29 +100,51 @@ def run_id(params: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def run_sweep(path: str | Path, out: Path, extra: list[str], count: int | None = None, quiet: bool = False) -> list[dict]:
+def run_sweep(path: str | Path, out: Path, extra: list[str], count: int | None = None, jobs: int = 1) -> list[dict]:
+    """Run the sweep's unfinished runs, ``jobs`` at a time, then write its tables."""
     sweep = load_sweep(path)
     runs = expand(sweep, count)
     program = REPO / sweep.get("program", "train.py")
-    group = out.name
-    env = {**os.environ, "WANDB_RUN_GROUP": group}
+    env = {**os.environ, "WANDB_RUN_GROUP": out.name}
     env.setdefault("WANDB_MODE", "offline")
+    # Processes that share cores must not each start one thread per core: their
+    # threads would contend and every run would slow down several times.
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
     out.mkdir(parents=True, exist_ok=True)
+    running: list[tuple[subprocess.Popen, Path, Any]] = []
+
+    def reap(block: bool) -> None:
+        while running and (block or any(p.poll() is not None for p, _, _ in running)):
+            for item in list(running):
+                proc, run_dir, log = item
+                if proc.poll() is None and not block:
+                    continue
+                proc.wait()
+                log.close()
+                running.remove(item)
+                if proc.returncode == 0:
+                    (run_dir / "done").touch()
+                else:
+                    print(f"    {run_dir.name} failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
+                if not block:
+                    return
+            if not block:
+                time.sleep(0.5)
+
     for i, params in enumerate(runs):
         run_dir = out / run_id(params)
         if (run_dir / "done").exists():
             print(f"[{i + 1}/{len(runs)}] done already: {run_dir.name} {params}", flush=True)
             continue
+        while len(running) >= jobs:
+            reap(block=False)
         print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "params.json").write_text(json.dumps(params, indent=2) + "\n")
         cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}"]
-        with open(run_dir / "output.log", "w") as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        if proc.returncode != 0:
-            print(f"    failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
-            continue
-        (run_dir / "done").touch()
+        log = open(run_dir / "output.log", "w")  # noqa: SIM115 (closed by reap)
+        running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
+    reap(block=True)
     rows = collect(out)
     write_tables(rows, out, list(sweep["parameters"]))
     return rows
@@ -173,12 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sweep", help="a sweep YAML, e.g. conf/sweeps/lambda_grid.yaml")
     parser.add_argument("--out", help="results folder (default: sweeps/<file name>)")
     parser.add_argument("--count", type=int, help="number of runs of a random search")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs threads)")
     args = parser.parse_args(argv)
     if not Path(args.sweep).is_file():
         raise SystemExit(f"error: no sweep file {args.sweep}")
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
     try:
-        rows = run_sweep(args.sweep, out, extra, args.count)
+        rows = run_sweep(args.sweep, out, extra, args.count, args.jobs)
     except SweepError as err:
         raise SystemExit(f"error: {err}") from None
     print(f"results: {out / 'results.md'} ({len(rows)} runs)")

@@ -1,0 +1,89 @@
+"""Callbacks that keep a run's work safe: preemption and non-finite values."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from lightning_wgan.errors import NonFiniteError
+
+
+def last_checkpoint(trainer: pl.Trainer) -> Path:
+    return Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+
+
+class Preemption(pl.Callback):
+    """SIGTERM or SIGINT during a fit: finish the current step, save ``last.ckpt``, exit 0.
+
+    Lightning already turns SIGTERM into an exception at the end of the current batch;
+    SIGINT (Ctrl-C) is routed the same way, so that the checkpoint never holds a
+    half-done step. Resume with ``--ckpt_path last``.
+    """
+
+    def __init__(self) -> None:
+        self._signal: int | None = None
+        self._previous: Any = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._previous = signal.signal(signal.SIGINT, self._request_stop)
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        self._signal = signum
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if self._signal is not None:
+            raise SIGTERMException()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, SIGTERMException):
+            return
+        path = last_checkpoint(trainer)
+        trainer.save_checkpoint(path)
+        name = signal.Signals(self._signal).name if self._signal is not None else "SIGTERM"
+        step = getattr(pl_module, "training_steps", trainer.global_step)
+        rank_zero_info(f"stopped by {name} at step {step}; saved {path}; resume with --run_dir {trainer.default_root_dir} --ckpt_path last")
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class FiniteGuard(pl.Callback):
+    """Stops the run at the first NaN or Inf in a loss, the penalty or a parameter.
+
+    Losses and parameters are checked every ``check_every`` critic steps (one host
+    synchronization each time, not every step), and the parameters again before every
+    checkpoint is written, so a non-finite state never overwrites the last good one.
+    """
+
+    def __init__(self, check_every: int = 50) -> None:
+        if check_every < 1:
+            raise ValueError(f"check_every must be >= 1, got {check_every}")
+        self.check_every = check_every
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if pl_module.critic_steps % self.check_every == 0:
+            losses = {f"train/{k}": v for k, v in (outputs or {}).items() if isinstance(v, torch.Tensor)}
+            self.check(trainer, pl_module, losses)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        self.check(trainer, pl_module, {})
+
+    def check(self, trainer: pl.Trainer, pl_module: pl.LightningModule, losses: dict[str, torch.Tensor]) -> None:
+        named = {**losses, **{f"parameter {n}": p for n, p in pl_module.named_parameters()}}
+        finite = torch.stack([torch.isfinite(t.detach()).all() for t in named.values()])
+        if bool(finite.all()):  # the one host synchronization
+            return
+        bad = next(name for name, ok in zip(named, finite.tolist(), strict=True) if not ok)
+        last = last_checkpoint(trainer)
+        where = f"last good checkpoint: {last}" if last.is_file() else "no checkpoint was saved yet"
+        raise NonFiniteError(
+            f"non-finite {bad} at generator step {getattr(pl_module, 'generator_steps', '?')} "
+            f"(critic step {pl_module.critic_steps}); {where}"
+        )

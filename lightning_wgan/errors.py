@@ -1,0 +1,65 @@
+"""Bad input gets one clear line, before anything runs or is written."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import NoReturn
+
+from pytorch_lightning.cli import LightningArgumentParser
+
+ALLOWED = {
+    "model.penalty": "LipschitzPenalty, GradientPenalty, WeightClipping (lightning_wgan.penalties), null, "
+    "or the import path of a Penalty subclass",
+    "model.sampler": "Interpolates, Perturbed, Real, Fake (lightning_wgan.samplers), or the import path of a Sampler subclass",
+}
+
+
+class NonFiniteError(RuntimeError):
+    """A NaN or Inf in a loss, the penalty or a parameter."""
+
+
+def condense(message: str) -> str:
+    """jsonargparse's nested report of a bad value, as one line: the flag, the value,
+    and what is allowed."""
+    keys = re.findall(r'Parser key "([^"]+)"', message)
+    if not keys:
+        return " ".join(message.split())
+    flag = ".".join(k for k in ".".join(keys).split(".") if k != "init_args")
+    got = re.search(r"Expected a (.+?)\. Got value: (.+)", message)
+    value = re.search(r"val='([^']*)'|Given value: (.+)", message)
+    given = got.group(2).strip() if got else next((g for g in value.groups() if g), "?").strip() if value else "?"
+    allowed = ALLOWED.get(flag)
+    if allowed is None and got:
+        expected = got.group(1)
+        literal = re.fullmatch(r"typing\.Literal\[(.+)\]", expected)
+        cls = re.fullmatch(r"<class '([^']+)'>", expected)
+        allowed = f"one of {literal.group(1)}" if literal else f"a value of type {cls.group(1)}" if cls else expected
+    return f"--{flag}: {given!r} is not valid; expected {allowed or 'see --help'}"
+
+
+class ArgumentParser(LightningArgumentParser):
+    """Prints one ``error:`` line instead of the usage and a nested report."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:
+            super().error(message, ex)
+        sys.stderr.write(f"error: {condense(message)}\n")
+        sys.exit(2)
+
+
+def root_message(err: BaseException) -> str:
+    """The message of the error our own code raised, out of jsonargparse's nested
+    report of a failed instantiation."""
+    chain, e = [], err
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in reversed(chain):
+        text = str(e)
+        if text and "Does not validate" not in text and "Problem with given class_path" not in text:
+            return " ".join(text.split())
+    noise = ("Does not validate", "Subtypes:", "Errors:", "Expected a", "Given value", "Problem with given", "Parser key")
+    lines = [ln.strip(" -") for ln in str(err).splitlines()]
+    ours = [ln for ln in lines if ln and not ln.startswith(noise)]
+    return ours[0] if ours else " ".join(str(err).split())
