@@ -233,7 +233,11 @@ class ToyDataModule(pl.LightningDataModule):
         # per critic step). Sampling runs in this process: no workers needed.
         module = self.trainer.lightning_module if self.trainer is not None else None
         start = getattr(module, "critic_steps", 0)
-        return DataLoader(Stream(self.sample_train, self.batch_size, seed, rank, start), batch_size=None)
+        # The loader gets its own generator: creating its iterator would otherwise draw
+        # from the global RNG, and a resumed run (a new iterator) would drift from an
+        # uninterrupted one.
+        stream = Stream(self.sample_train, self.batch_size, seed, rank, start)
+        return DataLoader(stream, batch_size=None, generator=torch.Generator().manual_seed(seed))
 
     def val_dataloader(self) -> DataLoader:
         # One batch per process: Lightning's DistributedSampler splits it across ranks.

@@ -20,7 +20,7 @@ def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path):
         "--trainer.accelerator", "cpu", "--trainer.devices", "2",
         "--generator_steps", "6", "--eval_every", "6", *TINY,
         "--data.init_args.val_size", "300",
-        "--trainer.callbacks+=tests.ddp_probe.DumpPerRank",
+        "--trainer.callbacks+=tests.helpers.DumpPerRank",
         f"--trainer.callbacks.out_dir={tmp_path}",
         "--run_dir", str(run),
     ]

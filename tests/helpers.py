@@ -1,0 +1,49 @@
+"""Test helpers that configs and subprocesses name by import path (tests.helpers.X)."""
+
+import os
+
+import pytorch_lightning as pl
+import torch
+
+
+class DumpPerRank(pl.Callback):
+    """Each DDP process dumps its parameters and its share of the validation samples,
+    so the test can compare processes and recompute W1."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        # Runs before the module's hook computes (and resets) the metric, so the
+        # states still hold this process's own samples.
+        metric = pl_module.val_w1_exact
+        self.samples = (torch.cat(metric.real).clone(), torch.cat(metric.fake).clone())
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        params = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
+        path = os.path.join(self.out_dir, f"rank{trainer.global_rank}.pt")
+        torch.save({"params": params, "real": self.samples[0], "fake": self.samples[1]}, path)
+
+
+class BatchNormCritic(torch.nn.Module):
+    """A critic with BatchNorm: wrong with a gradient penalty."""
+
+    def __init__(self, data_dim: int = 2) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(data_dim, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)
+
+
+class InjectNaN(pl.Callback):
+    """Makes the critic's output NaN from critic step ``at`` on."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        def hook(module, inputs, output):
+            return output * float("nan") if pl_module.critic_steps >= self.at else output
+
+        pl_module.critic.register_forward_hook(hook)
