@@ -59,7 +59,8 @@ def with_default_subcommand(args: list[str]) -> list[str]:
 
 def check_run_dir(run_dir: Path, ckpt_path: str | None, subcommand: str) -> None:
     """Refuse to write into the directory of another run (unless resuming it)."""
-    if subcommand == "fit" and ckpt_path is None and run_dir.exists() and any(run_dir.iterdir()):
+    artifacts = ("config.yaml", "summary.json", "checkpoints")
+    if subcommand == "fit" and ckpt_path is None and any((run_dir / name).exists() for name in artifacts):
         raise SystemExit(
             f"error: run directory {run_dir} already holds a run; resume it with --ckpt_path last, or choose another --run_dir"
         )

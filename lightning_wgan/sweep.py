@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -139,7 +140,8 @@ def run_sweep(path: str | Path, out: Path, extra: list[str], count: int | None =
         while len(running) >= jobs:
             reap(block=False)
         print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(run_dir, ignore_errors=True)  # what an unfinished attempt left
+        run_dir.mkdir(parents=True)
         (run_dir / "params.json").write_text(json.dumps(params, indent=2) + "\n")
         cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}"]
         log = open(run_dir / "output.log", "w")  # noqa: SIM115 (closed by reap)
