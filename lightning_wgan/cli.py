@@ -122,8 +122,11 @@ class WGANCLI(LightningCLI):
 
     def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs: Any) -> None:
         quiet_framework()
-        args = with_default_subcommand(sys.argv[1:] if args is None else list(args))
-        parser_kwargs = {sub: {"default_config_files": [str(DEFAULT_CONFIG)]} for sub in SUBCOMMANDS}
+        args = sys.argv[1:] if args is None else list(args)
+        if run:  # without run there are no subcommands (LightningCLI(run=False))
+            args = with_default_subcommand(args)
+        defaults = {"default_config_files": [str(DEFAULT_CONFIG)]}
+        parser_kwargs = {sub: defaults for sub in SUBCOMMANDS} if run else defaults
         super().__init__(
             WGAN,
             pl.LightningDataModule,
@@ -141,7 +144,7 @@ class WGANCLI(LightningCLI):
     def parse_arguments(self, parser: Any, args: Any) -> None:
         super().parse_arguments(parser, args)
         # Before LightningCLI itself opens the checkpoint (for its hyperparameters).
-        cfg = self.config[self.config.subcommand]
+        cfg = self.config[self.config.subcommand] if self.config.get("subcommand") else self.config
         check_ckpt_path(cfg.get("ckpt_path"), Path(cfg.run_dir) if cfg.get("run_dir") else None)
 
     def add_arguments_to_parser(self, parser: Any) -> None:
@@ -155,7 +158,7 @@ class WGANCLI(LightningCLI):
     # -- before anything is built: derive trainer settings, choose the run directory ---
 
     def before_instantiate_classes(self) -> None:
-        cfg = self.config[self.subcommand]
+        cfg = self.config[self.subcommand] if self.subcommand else self.config
         critic_only = issubclass(_import(cfg.model.class_path), CriticEstimator)
         length = "critic_steps" if critic_only else "generator_steps"
         if cfg[length] is None:
@@ -229,7 +232,7 @@ class WGANCLI(LightningCLI):
                 cb.dirpath = str(Path(self.trainer.default_root_dir) / "checkpoints")
 
     def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
-        trainer_cfg = self.config_init[self.subcommand].trainer
+        trainer_cfg = (self.config_init[self.subcommand] if self.subcommand else self.config_init).trainer
         if trainer_cfg.get("enable_progress_bar") is not False:
             kwargs["callbacks"] = [*(trainer_cfg.get("callbacks") or []), ProgressBar()]
         trainer = super().instantiate_trainer(**kwargs)

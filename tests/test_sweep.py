@@ -1,0 +1,101 @@
+"""Sweep files, the local sweep runner, and wandb without credentials."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import REPO
+
+from lightning_wgan.cli import WGANCLI
+from lightning_wgan.sweep import SweepError, draw, expand, load_sweep, run_sweep, to_args
+
+SWEEPS = sorted((REPO / "conf" / "sweeps").glob("*.yaml"))
+
+
+def sample(spec, rng):
+    return spec["values"][-1] if "values" in spec else draw(spec, rng)
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
+def test_every_sweep_parameter_is_a_cli_argument(path, tmp_path):
+    """Renaming a CLI argument breaks this test, not a user's sweep."""
+    sweep = yaml.safe_load(path.read_text())
+    assert sweep["program"] == "train.py"
+    rng = random.Random(0)
+    params = {name: sample(spec, rng) for name, spec in sweep["parameters"].items()}
+    os.chdir(REPO)  # configs in sweep files are relative to the repository
+    cli = WGANCLI(args=[*to_args(params), "--trainer.logger=false", f"--run_dir={tmp_path / 'run'}"], run=False)
+    config = cli.config
+    for name, value in params.items():
+        if name == "config":
+            continue
+        got = config
+        for part in name.split("."):
+            got = got[part] if part in got else got["init_args"][part]
+        got = got["class_path"] if isinstance(got, dict) or hasattr(got, "class_path") else got
+        assert got == value or got == pytest.approx(value), name
+
+
+def test_local_runner_runs_a_grid_writes_tables_and_skips_finished_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE")  # the runner then makes each run an offline wandb run
+    sweep = tmp_path / "tiny.yaml"
+    sweep.write_text(yaml.safe_dump({
+        "program": "train.py",
+        "method": "grid",
+        "parameters": {
+            "model.penalty": {"values": ["lightning_wgan.penalties.GradientPenalty", "lightning_wgan.penalties.LipschitzPenalty"]},
+            "model.penalty.weight": {"values": [1, 10]},
+            "generator_steps": {"value": 2},
+        },
+    }, sort_keys=False))
+    extra = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=16", "--data.init_args.val_size=100",
+             "--trainer.enable_progress_bar=false"]
+    out = tmp_path / "out"
+    rows = run_sweep(sweep, out, extra, jobs=2)
+    assert len(rows) == 4
+    table = (out / "results.md").read_text().splitlines()
+    assert table[0].startswith("| model.penalty | model.penalty.weight | generator_steps | runs | w1_exact")
+    assert len(table) == 2 + 4
+    assert {(r["model.penalty"].rsplit(".", 1)[-1], r["model.penalty.weight"]) for r in rows} == {
+        ("GradientPenalty", 1), ("GradientPenalty", 10), ("LipschitzPenalty", 1), ("LipschitzPenalty", 10)}
+    assert all(json.loads((out / r["run"] / "summary.json").read_text())["generator_steps"] == 2 for r in rows)
+    assert len((out / "results.csv").read_text().splitlines()) == 5
+    # Each run is an offline wandb run of the sweep's group.
+    assert all(list((out / r["run"] / "wandb").glob("offline-run-*")) for r in rows)
+
+    capsys.readouterr()
+    mtimes = {r["run"]: (out / r["run"] / "summary.json").stat().st_mtime for r in rows}
+    rerun = run_sweep(sweep, out, extra)
+    assert capsys.readouterr().out.count("done already") == 4
+    assert {r["run"]: (out / r["run"] / "summary.json").stat().st_mtime for r in rerun} == mtimes
+
+
+def test_random_search_and_bayes(tmp_path):
+    sweep = {"method": "random", "run_cap": 5, "parameters": {
+        "model.penalty.weight": {"distribution": "log_uniform_values", "min": 0.1, "max": 100},
+        "seed_everything": {"values": [0, 1]}}}
+    runs = expand(sweep)
+    assert len(runs) == 5 and all(0.1 <= r["model.penalty.weight"] <= 100 for r in runs)
+    with pytest.raises(SweepError, match="method 'bayes' needs wandb's sweep server: run `wandb sweep"):
+        load_sweep(REPO / "conf" / "sweeps" / "bayes.yaml")
+    with pytest.raises(SweepError, match="grid search needs 'value' or 'values'"):
+        expand({"method": "grid", "parameters": {"x": {"min": 0, "max": 1}}})
+
+
+def test_no_credentials_means_offline_and_no_prompt(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(HOME=str(tmp_path), NETRC=str(tmp_path / "netrc"), PYTHONPATH=str(REPO))
+    run = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "--generator_steps", "2", "--model.generator.init_args.width=16",
+         "--model.critic.init_args.width=16", "--data.init_args.val_size=100", f"--run_dir={run}"],
+        env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no credentials found, logging offline" in proc.stdout + proc.stderr
+    offline = list((run / "wandb").glob("offline-run-*"))
+    assert len(offline) == 1 and any(offline[0].glob("*.wandb"))
