@@ -29,8 +29,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 from lightning_wgan.cli import WGANCLI  # noqa: E402
 from lightning_wgan.data import make_distribution  # noqa: E402
 from lightning_wgan.metrics import exact_w1  # noqa: E402
@@ -91,7 +93,16 @@ class StepTimer(pl.Callback):
         self.rate = (pl_module.critic_steps - self.start_step) / (time.perf_counter() - self.start)
 
 
-def template(width: int, batch: int, steps: int, n_critic: int = 5) -> float:
+def without_monitor(tmp: str) -> list[str]:
+    """A config that drops GradNormMonitor from the default callbacks."""
+    conf = yaml.safe_load((REPO / "conf" / "default.yaml").read_text())
+    callbacks = [c for c in conf["trainer"]["callbacks"] if "GradNormMonitor" not in c["class_path"]]
+    path = Path(tmp) / "no_monitor.yaml"
+    path.write_text(yaml.safe_dump({"trainer": {"callbacks": callbacks}}))
+    return ["--config", str(path)]
+
+
+def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True) -> float:
     """Critic steps/s of `python train.py` with the default config (no evaluation)."""
     warmup = max(steps // 10, 5)
     generator_steps = (steps + warmup) // n_critic
@@ -99,9 +110,10 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
             args=[
-                "fit", "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
+                "fit", *([] if monitor else without_monitor(tmp)),
+                "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
                 "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
-                "--data.init_args.batch_size", str(batch), "--run_dir", tmp,
+                "--data.init_args.batch_size", str(batch), "--run_dir", str(Path(tmp) / "run"),
                 "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false",
             ],
             trainer_defaults={"callbacks": [timer]},
@@ -141,6 +153,11 @@ def main() -> None:
         print(f"{label:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
 
     width, batch = SIZES["toy"]
+    on, off, r = median_ratio(lambda: template(width, batch, steps["toy"]),
+                              lambda: template(width, batch, steps["toy"], monitor=False), rounds)
+    result["monitor_overhead"] = round(1 / r - 1, 3)
+    print(f"{'template with / without GradNormMonitor':44s} {on:10.1f} {off:10.1f} {1 / r:7.3f}")
+
     for penalty in ("lp", "gp"):
         pen, none, r = median_ratio(lambda pe=penalty: plain_loop(width, batch, steps["toy"], pe),
                                     lambda: plain_loop(width, batch, steps["toy"], "none"), rounds)

@@ -1,8 +1,10 @@
 """Lightning callbacks of lightning-wgan: what watches and records a run."""
 
+from callbacks.ema import GeneratorEMA
+from callbacks.monitor import GradNormMonitor
 from callbacks.progress import ProgressBar
 from callbacks.reliability import FiniteGuard, Preemption
 from callbacks.samples import SamplePlot
 from callbacks.summary import Summary
 
-__all__ = ["FiniteGuard", "Preemption", "ProgressBar", "SamplePlot", "Summary"]
+__all__ = ["FiniteGuard", "GeneratorEMA", "GradNormMonitor", "Preemption", "ProgressBar", "SamplePlot", "Summary"]

@@ -69,7 +69,7 @@ class FiniteGuard(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
         if pl_module.critic_steps % self.check_every == 0:
-            losses = {f"train/{k}": v for k, v in (outputs or {}).items() if isinstance(v, torch.Tensor)}
+            losses = {f"train/{k}": v for k, v in (outputs or {}).items() if isinstance(v, torch.Tensor) and v.dim() == 0}
             self.check(trainer, pl_module, losses)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:

@@ -136,6 +136,7 @@ class WGAN(pl.LightningModule):
             out["penalty"] = self.penalty(norms)
             out["loss"] = out["loss"] + out["penalty"]
             out["grad_norm"] = norms.detach().mean()
+            out["norms"] = norms.detach()  # for callbacks (monitor, adaptive λ); not logged
         return out
 
     def critic_step(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
@@ -179,7 +180,7 @@ class WGAN(pl.LightningModule):
         # writes (every log_every_n_steps batches, i.e. critic steps).
         if self.critic_steps % max(self.trainer.log_every_n_steps, 1) != 0:
             return
-        logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in out.items()}
+        logs = {f"train/{k}" if k != "loss" else "train/critic_loss": v for k, v in out.items() if v.dim() == 0}
         if self._last_generator_loss is not None:
             logs["train/generator_loss"] = self._last_generator_loss
         if self._skipped_steps is not None:
