@@ -102,7 +102,7 @@ def without_monitor(tmp: str) -> list[str]:
     return ["--config", str(path)]
 
 
-def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True) -> float:
+def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True, extra: list[str] | None = None) -> float:
     """Critic steps/s of `python train.py` with the default config (no evaluation)."""
     warmup = max(steps // 10, 5)
     generator_steps = (steps + warmup) // n_critic
@@ -114,7 +114,7 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: boo
                 "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
                 "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
                 "--data.init_args.batch_size", str(batch), "--run_dir", str(Path(tmp) / "run"),
-                "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false",
+                "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false", *(extra or []),
             ],
             trainer_defaults={"callbacks": [timer]},
         )

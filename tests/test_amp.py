@@ -93,3 +93,17 @@ def test_bf16_mixed_fit_on_cpu_trains(tmp_path):
 def test_bad_gradient_clip_val(clip, tmp_path):
     with pytest.raises(SystemExit, match="gradient_clip_val must be > 0"):
         run_cli(tmp_path / "run", "--model.gradient_clip_val", str(clip))
+
+
+def test_gpu_check_script_runs_its_cpu_part():
+    """tests/gpu/check.py must not rot between CUDA sessions: its CPU part runs here."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    proc = subprocess.run([sys.executable, str(REPO / "tests/gpu/check.py"), "--quick"], capture_output=True, text=True,
+                          timeout=600, cwd=REPO, env={**__import__("os").environ, "WANDB_MODE": "disabled"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = [line for line in proc.stdout.splitlines() if line.startswith("| penalty")]
+    assert table and float(table[0].split("|")[2].split("/")[1]) < 1e-2
