@@ -80,10 +80,12 @@ def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic
 
 
 class StepTimer(pl.Callback):
-    """Times critic steps after a warm-up, inside the real Trainer."""
+    """Times critic steps after a warm-up, inside the real Trainer; with ``out``, rank 0
+    writes ``{"rate": steps/s}`` there."""
 
-    def __init__(self, warmup: int) -> None:
+    def __init__(self, warmup: int, out: str | None = None) -> None:
         self.warmup = warmup
+        self.out = out
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if pl_module.critic_steps == self.warmup:
@@ -91,6 +93,8 @@ class StepTimer(pl.Callback):
 
     def on_train_end(self, trainer, pl_module) -> None:
         self.rate = (pl_module.critic_steps - self.start_step) / (time.perf_counter() - self.start)
+        if self.out and trainer.is_global_zero:
+            Path(self.out).write_text(json.dumps({"rate": self.rate}))
 
 
 def without_monitor(tmp: str) -> list[str]:
