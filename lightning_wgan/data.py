@@ -248,9 +248,11 @@ class PairDataModule(ToyDataModule):
     """Real samples of ``dataset`` against fixed fake samples, for critic-only runs.
 
     The fake samples are ``transform(x)`` with x from ``source`` (another toy data set)
-    or, when ``source`` is ``None``, from ``dataset`` itself. The critic's estimate is
-    measured on ``eval_size`` points; without a ``source`` they are paired (fake_i =
-    T(real_i)), which makes its standard error small. The exact W1 is the transform's
+    or, when ``source`` is ``None``, from ``dataset`` itself. Without a ``source`` the
+    points are paired, fake_i = T(real_i): in evaluation, which makes the estimate's
+    standard error small, and in training unless ``paired_training`` is off. Paired
+    training batches put the interpolates on the lines the optimal transport plan of a
+    translation moves along; independent batches put most of them elsewhere. The exact W1 is the transform's
     closed form where it has one (a translation), else POT's exact W1 between samples
     of size ``w1_size``, averaged over ``w1_draws`` draws.
     """
@@ -264,6 +266,7 @@ class PairDataModule(ToyDataModule):
         eval_size: int = 50_000,
         w1_size: int = 4000,
         w1_draws: int = 3,
+        paired_training: bool = True,
         seed: int | None = None,
         val_seed: int = 2018,
     ) -> None:
@@ -274,6 +277,7 @@ class PairDataModule(ToyDataModule):
         self.source_name = source
         self.transform = transform
         self.paired = source is None
+        self.paired_training = paired_training and self.paired
         self.w1_size = w1_size
         self.w1_draws = w1_draws
         self.val_fake: Tensor | None = None
@@ -284,7 +288,8 @@ class PairDataModule(ToyDataModule):
         return self.transform(x, generator) if self.transform is not None else x
 
     def sample_train(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        return self.distribution.sample(n, generator), self.sample_fake(n, generator)
+        real = self.distribution.sample(n, generator)
+        return real, self.sample_fake(n, generator, x=real if self.paired_training else None)
 
     def setup(self, stage: str) -> None:
         if self.val_real is None:
