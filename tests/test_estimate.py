@@ -15,6 +15,12 @@ def test_translation_pairs_points_and_knows_w1():
     assert dm.paired and dm.w1_exact == (pytest.approx(0.5), 0.0)
     real, fake = next(iter(dm.train_dataloader()))
     assert real.shape == fake.shape == (256, 2)
+    # Training batches are paired too (interpolates on the transport lines) ...
+    torch.testing.assert_close(fake, real + torch.tensor([0.3, 0.4]))
+    # ... unless paired_training is off: then fake is the translate of other points.
+    unpaired = PairDataModule(transform=Translate([0.3, 0.4]), eval_size=1000, paired_training=False)
+    real, fake = next(iter(unpaired.train_dataloader()))
+    assert not torch.allclose(fake, real + torch.tensor([0.3, 0.4]))
 
 
 def test_pair_of_data_sets_uses_pot_over_draws():
