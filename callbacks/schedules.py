@@ -59,8 +59,9 @@ class Constant(PenaltySchedule):
         return self.constant
 
 
-class LinearWarmup(PenaltySchedule):
-    """λ rises linearly from ``start`` to ``end`` over ``steps``, then stays at ``end``."""
+class Ramp(PenaltySchedule):
+    """λ moves from ``start`` to ``end`` over ``steps`` along ``shape(t)``, t ∈ [0, 1],
+    then stays at ``end``."""
 
     def __init__(self, start: float, end: float, steps: int, unit: Literal["generator", "critic"] = "generator") -> None:
         super().__init__(unit)
@@ -68,22 +69,28 @@ class LinearWarmup(PenaltySchedule):
             raise ValueError(f"steps must be >= 1, got {steps}")
         self.start, self.end, self.steps = start, end, steps
 
-    def value(self, step: int) -> float:
-        return self.start + (self.end - self.start) * min(step, self.steps) / self.steps
-
-
-class Cosine(PenaltySchedule):
-    """λ follows a half cosine from ``start`` to ``end`` over ``steps``, then stays at ``end``."""
-
-    def __init__(self, start: float, end: float, steps: int, unit: Literal["generator", "critic"] = "generator") -> None:
-        super().__init__(unit)
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        self.start, self.end, self.steps = start, end, steps
+    @staticmethod
+    def shape(t: float) -> float:
+        raise NotImplementedError
 
     def value(self, step: int) -> float:
-        t = min(step, self.steps) / self.steps
-        return self.end + (self.start - self.end) * 0.5 * (1 + math.cos(math.pi * t))
+        return self.start + (self.end - self.start) * self.shape(min(step, self.steps) / self.steps)
+
+
+class LinearWarmup(Ramp):
+    """λ rises (or falls) linearly from ``start`` to ``end`` over ``steps``."""
+
+    @staticmethod
+    def shape(t: float) -> float:
+        return t
+
+
+class Cosine(Ramp):
+    """λ follows a half cosine from ``start`` to ``end`` over ``steps``."""
+
+    @staticmethod
+    def shape(t: float) -> float:
+        return 0.5 * (1 - math.cos(math.pi * t))
 
 
 class StepDecay(PenaltySchedule):
