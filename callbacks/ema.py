@@ -34,6 +34,8 @@ class GeneratorEMA(pl.Callback):
         self._pending: dict[str, Any] | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if getattr(pl_module, "generator", None) is None:
+            raise ValueError("GeneratorEMA needs a generator; a critic-only run has none")
         if self.ema is None:
             self.ema = AveragedModel(pl_module.generator, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True)
             if self._pending is not None:

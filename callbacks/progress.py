@@ -19,9 +19,12 @@ class ProgressBar(TQDMProgressBar):
     @property
     def total_train_batches(self) -> int | float:
         total = super().total_train_batches
-        n_critic = getattr(self.trainer.lightning_module, "n_critic", None)
-        if n_critic and self.trainer.max_steps > 0:
-            total = min(total, self.trainer.max_steps * n_critic // (n_critic + 1) - self.trainer.lightning_module.critic_steps)
+        module = self.trainer.lightning_module
+        if self.trainer.max_steps > 0 and hasattr(module, "critic_steps"):
+            # A GAN takes n_critic + 1 optimizer steps per n_critic batches; a critic-only run one per batch.
+            n = module.n_critic if module.generator is not None else None
+            critic_total = self.trainer.max_steps * n // (n + 1) if n else self.trainer.max_steps
+            total = min(total, critic_total - module.critic_steps)
         return total
 
     def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:

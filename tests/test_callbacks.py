@@ -168,3 +168,18 @@ def test_monitor_histograms_reach_an_offline_wandb_run(tmp_path, monkeypatch):
     run_cli(run, "--generator_steps", "4", "--trainer.logger", "lightning_wgan.loggers.WandbLogger",
             "--trainer.callbacks+=callbacks.GradNormMonitor", "--trainer.callbacks.every=5")
     assert list((run / "wandb").glob("offline-run-*/*.wandb"))
+
+
+@pytest.mark.parametrize("critic_only", [False, True])
+def test_progress_bar_total_is_the_runs_critic_steps(tmp_path, critic_only):
+    from conftest import REPO
+
+    from callbacks.progress import ProgressBar
+
+    if critic_only:
+        cli = run_cli(tmp_path / "run", "--critic_steps", "7", "--trainer.enable_progress_bar", "true",
+                      config=str(REPO / "conf/estimate/translation.yaml"))
+    else:
+        cli = run_cli(tmp_path / "run", "--generator_steps", "3", "--model.n_critic", "4", "--trainer.enable_progress_bar", "true")
+    bar = next(cb for cb in cli.trainer.callbacks if isinstance(cb, ProgressBar))
+    assert bar.train_progress_bar.total == (7 if critic_only else 12)
