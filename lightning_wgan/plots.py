@@ -46,3 +46,23 @@ def plot_critic_2d(critic: nn.Module, real: Tensor, fake: Tensor, path: str | Pa
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def plot_image_grid(images: Tensor, path: str | Path, title: str = "", columns: int = 8) -> Path:
+    """A grid of images (batch, channels, height, width) with values in [-1, 1] (a PNG)."""
+    images = images.detach().float().cpu().clamp(-1, 1).add(1).div(2)
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    grid = torch.ones(c, rows * (h + 2), columns * (w + 2))
+    for i, image in enumerate(images):
+        r, k = divmod(i, columns)
+        grid[:, r * (h + 2) + 1 : r * (h + 2) + 1 + h, k * (w + 2) + 1 : k * (w + 2) + 1 + w] = image
+    fig, ax = plt.subplots(figsize=(columns * 0.8 + 0.5, rows * 0.8 + 0.6), dpi=100)
+    ax.imshow(grid[0] if c == 1 else grid.permute(1, 2, 0), cmap="gray" if c == 1 else None, vmin=0, vmax=1)
+    ax.axis("off")
+    ax.set_title(title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path

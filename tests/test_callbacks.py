@@ -183,3 +183,13 @@ def test_progress_bar_total_is_the_runs_critic_steps(tmp_path, critic_only):
         cli = run_cli(tmp_path / "run", "--generator_steps", "3", "--model.n_critic", "4", "--trainer.enable_progress_bar", "true")
     bar = next(cb for cb in cli.trainer.callbacks if isinstance(cb, ProgressBar))
     assert bar.train_progress_bar.total == (7 if critic_only else 12)
+
+
+def test_image_grid_png(tmp_path):
+    from lightning_wgan.plots import plot_image_grid
+
+    images = torch.rand(20, 1, 16, 16) * 2 - 1
+    path = plot_image_grid(images, tmp_path / "grid.png", "samples")
+    assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 2000
+    rgb = plot_image_grid(torch.rand(8, 3, 8, 8) * 2 - 1, tmp_path / "rgb.png")
+    assert rgb.stat().st_size > 1000
