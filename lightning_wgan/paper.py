@@ -35,7 +35,11 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     """The grid coordinates of a run, in the table's words."""
     summary = row["summary"]
     config = Path(str(row.get("config", ""))).stem
-    pair = {"translation": "8gaussians + (0.3, 0.4)", "pair": "8gaussians vs 25gaussians"}.get(config, summary.get("dataset"))
+    pair = {
+        "translation": "8gaussians + (0.3, 0.4), paired batches",
+        "translation_unpaired": "8gaussians + (0.3, 0.4), independent batches",
+        "pair": "8gaussians vs 25gaussians",
+    }.get(config, summary.get("dataset"))
     penalty = PENALTY.get(short(row.get("model.penalty", "")), short(row.get("model.penalty", "clip")))
     if summary.get("penalty") == "clip":
         penalty = "clip"
@@ -70,7 +74,7 @@ def estimate_table(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
             "w1_critic": fmt([r["w1_critic"] for r in runs]),
             "w1_critic / w1_exact": fmt([r["ratio"] for r in runs]),
             "rel_error": fmt([r["rel_error"] for r in runs]),
-            "se / w1_exact (max)": f"{max(r['w1_critic_se'] / r['w1_exact'] for r in runs):.2%}",
+            "se / w1_exact (max)": f"{max(r['w1_critic_se'] / r['w1_exact'] for r in runs):.3%}",
         })
     return table
 
