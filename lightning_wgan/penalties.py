@@ -12,11 +12,12 @@ import torch
 from torch import Tensor, nn
 
 
-def gradient_norms(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.0) -> Tensor:
+def gradient_norms(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.0, create_graph: bool = True) -> Tensor:
     """‖∇ₓD(x)‖₂ for each sample in ``points``, over all non-batch dimensions.
 
-    The graph is kept (``create_graph``) so that a penalty on the norms can be
-    backpropagated into the critic's parameters (a double backward).
+    With ``create_graph`` the graph is kept so that a penalty on the norms can be
+    backpropagated into the critic's parameters (a double backward); monitoring, which
+    only reads the norms, turns it off.
 
     ``scale`` is the GradScaler's current scale under 16-bit mixed precision: the inner
     ``autograd.grad`` runs on the scaled output so that small gradients do not underflow
@@ -26,7 +27,7 @@ def gradient_norms(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.
     """
     points = points.detach().requires_grad_(True)
     out = critic(points)
-    (grad,) = torch.autograd.grad(out.sum() * scale, points, create_graph=True)
+    (grad,) = torch.autograd.grad(out.sum() * scale, points, create_graph=create_graph)
     grad = grad.float() / scale
     # The epsilon keeps the norm's derivative finite where the gradient vanishes.
     return (grad.flatten(1).square().sum(1) + 1e-12).sqrt()
