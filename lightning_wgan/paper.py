@@ -24,6 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, collect, run_sweep, short  # noqa: E402
 
 ESTIMATE = ("paper_estimate", "paper_estimate_clip")
@@ -152,9 +153,7 @@ def figure(estimate_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], 
     ax.set_title("full GAN training (mean over seeds)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def report(runs: Path, results: Path, estimate: tuple[str, ...] = ESTIMATE, gan: tuple[str, ...] = GAN) -> tuple[list, list]:

@@ -12,6 +12,15 @@ import torch  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
 
+def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 100) -> Path:
+    """Write ``fig`` as a PNG (creating its folder) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight", dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_critic_2d(critic: nn.Module, real: Tensor, fake: Tensor, path: str | Path, title: str = "") -> Path:
     """Contours of D, its gradient field, and the real and generated points (a PNG)."""
     real, fake = real.detach().float().cpu(), fake.detach().float().cpu()
@@ -41,11 +50,7 @@ def plot_critic_2d(critic: nn.Module, real: Tensor, fake: Tensor, path: str | Pa
     ax.set_aspect("equal")
     ax.legend(loc="upper right", markerscale=3)
     ax.set_title(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_image_grid(images: Tensor, path: str | Path, title: str = "", columns: int = 8) -> Path:
@@ -61,8 +66,4 @@ def plot_image_grid(images: Tensor, path: str | Path, title: str = "", columns: 
     ax.imshow(grid[0] if c == 1 else grid.permute(1, 2, 0), cmap="gray" if c == 1 else None, vmin=0, vmax=1)
     ax.axis("off")
     ax.set_title(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
