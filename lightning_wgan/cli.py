@@ -141,10 +141,16 @@ class WGANCLI(LightningCLI):
             **kwargs,
         )
 
+    @staticmethod
+    def subcommand_config(config: Namespace) -> Namespace:
+        """The part of ``config`` for the running subcommand (all of it without one)."""
+        subcommand = config.get("subcommand")
+        return config[subcommand] if subcommand else config
+
     def parse_arguments(self, parser: Any, args: Any) -> None:
         super().parse_arguments(parser, args)
         # Before LightningCLI itself opens the checkpoint (for its hyperparameters).
-        cfg = self.config[self.config.subcommand] if self.config.get("subcommand") else self.config
+        cfg = self.subcommand_config(self.config)
         check_ckpt_path(cfg.get("ckpt_path"), Path(cfg.run_dir) if cfg.get("run_dir") else None)
 
     def add_arguments_to_parser(self, parser: Any) -> None:
@@ -158,7 +164,7 @@ class WGANCLI(LightningCLI):
     # -- before anything is built: derive trainer settings, choose the run directory ---
 
     def before_instantiate_classes(self) -> None:
-        cfg = self.config[self.subcommand] if self.subcommand else self.config
+        cfg = self.subcommand_config(self.config)
         critic_only = issubclass(_import(cfg.model.class_path), CriticEstimator)
         length = "critic_steps" if critic_only else "generator_steps"
         if cfg[length] is None:
@@ -232,7 +238,7 @@ class WGANCLI(LightningCLI):
                 cb.dirpath = str(Path(self.trainer.default_root_dir) / "checkpoints")
 
     def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
-        trainer_cfg = (self.config_init[self.subcommand] if self.subcommand else self.config_init).trainer
+        trainer_cfg = self.subcommand_config(self.config_init).trainer
         if trainer_cfg.get("enable_progress_bar") is not False:
             kwargs["callbacks"] = [*(trainer_cfg.get("callbacks") or []), ProgressBar()]
         trainer = super().instantiate_trainer(**kwargs)

@@ -76,5 +76,4 @@ class CriticEstimator(WGAN):
             "val/ratio": estimate / w1_exact,
             "critic_steps": float(self.critic_steps),
         }
-        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=True)
-        self.evaluated_at = self.training_steps
+        self.log_evaluation(metrics)

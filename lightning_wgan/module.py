@@ -242,8 +242,14 @@ class WGAN(pl.LightningModule):
             self.val_modes.reset()
         for metric in (self.val_w1_exact, self.val_w1_critic):
             metric.reset()
-        # The metrics already gathered their states, so every process holds the same
-        # values and sync_dist only averages equal numbers.
+        self.log_evaluation(metrics)
+
+    def log_evaluation(self, metrics: dict[str, Any]) -> None:
+        """Log one evaluation's metrics and remember at which step it happened.
+
+        The metrics already gathered their states, so every process holds the same
+        values and sync_dist only averages equal numbers.
+        """
         self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=True)
         self.evaluated_at = self.training_steps
 
