@@ -1,4 +1,5 @@
-"""Penalty schedules: how λ (or the clip value, for weight clipping) changes over a run.
+"""Penalty schedules: how λ (or the clip value, for weight clipping) changes over a run;
+and the learning rate's linear decay (:class:`LinearLRDecay`).
 
 Every schedule sets ``pl_module.penalty.strength`` before each training batch, from the
 step count in its ``unit`` (``generator`` or ``critic`` steps), logs
@@ -153,3 +154,22 @@ class AdaptiveViolation(PenaltySchedule):
             updated = self.current * math.exp(self.gain * (rate - self.target))
             self.current = min(max(updated, self.min_value), self.max_value)
             pl_module.log("train/violation_rate", rate)
+
+
+class LinearLRDecay(pl.Callback):
+    """Both learning rates fall linearly from their configured values to 0 at the run's
+    last generator step: the schedule of Gulrajani et al.'s image experiments.
+
+    The configured rate stays in each parameter group as ``initial_lr`` (as torch's
+    schedulers keep it), so it is saved with the optimizer and a resumed run continues
+    on the same line.
+    """
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
+        # max_steps counts optimizer steps: n_critic + 1 per generator step.
+        total = trainer.max_steps // (pl_module.n_critic + 1)
+        factor = max(0.0, 1.0 - pl_module.generator_steps / max(total, 1))
+        for optimizer in trainer.optimizers:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+                group["lr"] = group["initial_lr"] * factor

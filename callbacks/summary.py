@@ -1,4 +1,4 @@
-"""summary.json: the figures of a run, rewritten after every evaluation."""
+"""summary.json and curves.png: the figures of a run, rewritten after every evaluation."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_only
+
+from lightning_wgan.plots import plot_history
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -26,8 +28,8 @@ class Summary(pl.Callback):
     It holds the latest validation metrics (``w1_exact``, ``w1_critic``,
     ``noise_floor``, ...; the ``val/`` prefix dropped), the step counters, the wall
     time, what was trained (penalty, weight, dataset), and ``history``: the exact and
-    estimated W1 at every evaluation (``step`` in generator steps, or critic steps in
-    critic-only runs). Because it is rewritten after
+    estimated W1 (and FID and KID, when measured) at every evaluation (``step`` in generator steps, or critic steps in
+    critic-only runs), which ``curves.png`` plots. Because it is rewritten after
     each evaluation, an interrupted run keeps the figures of its last evaluation.
     """
 
@@ -71,12 +73,14 @@ class Summary(pl.Callback):
         if penalty is not None and not penalty.uses_gradients:
             summary["clip_value"] = penalty.strength
         step = getattr(pl_module, "training_steps", None)
-        entry = {"step": step, **{k: summary[k] for k in ("w1_exact", "w1_critic") if k in summary}}
+        entry = {"step": step, **{k: summary[k] for k in ("w1_exact", "w1_critic", "fid", "kid") if k in summary}}
         self.history = [h for h in self.history if h.get("step") != step] + [entry]
         summary["history"] = self.history
         path = self.path(trainer)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, summary)
+        unit = "generator step" if getattr(pl_module, "generator", None) is not None else "critic step"
+        plot_history(self.history, path.with_name("curves.png"), unit)
 
     def state_dict(self) -> dict[str, Any]:
         return {"wall_time_s": self.elapsed(), "history": self.history}

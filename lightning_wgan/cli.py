@@ -24,7 +24,7 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from callbacks.progress import ProgressBar
 from callbacks.summary import Summary
-from lightning_wgan.errors import ArgumentParser, NonFiniteError, root_message
+from lightning_wgan.errors import ArgumentParser, ConfigError, NonFiniteError, root_message
 from lightning_wgan.estimate import CriticEstimator
 from lightning_wgan.module import WGAN
 
@@ -41,6 +41,9 @@ def quiet_framework() -> None:
         ".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
         ".*LeafSpec.*",
         ".*args parameter is intended to run from within Python.*",
+        # Checkpoints are written between steps; the state after the step is the one to save.
+        ".*Using ModelCheckpoint with manual optimization.*",
+        ".*will save all extracted features in buffer.*",  # KID on a bounded held-out set
     ):
         warnings.filterwarnings("ignore", message=pattern)
     # Hardware and tips banners at start-up.
@@ -107,6 +110,23 @@ class SaveAndLogConfig(SaveConfigCallback):
         config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
         for logger in trainer.loggers:
             logger.log_hyperparams(config)
+
+
+def check_shapes(model: Any, datamodule: Any) -> None:
+    """The generator's samples must have the data's shape: say so before training."""
+    generator, shape = getattr(model, "generator", None), getattr(datamodule, "shape", None)
+    if generator is None or shape is None:
+        return
+    was_training = generator.training
+    with torch.random.fork_rng(), torch.no_grad():  # no draw from the run's random state
+        generator.eval()  # nor a BatchNorm statistics update
+        out = tuple(generator(torch.randn(2, generator.latent_dim)).shape[1:])
+    generator.train(was_training)
+    if out != tuple(shape):
+        raise SystemExit(
+            f"error: the generator makes samples of shape {out}, the data has shape {tuple(shape)}; "
+            "set the networks' data_dim, or channels and size, to match the data"
+        )
 
 
 class WGANCLI(LightningCLI):
@@ -211,7 +231,7 @@ class WGANCLI(LightningCLI):
         data_args = cfg.data.get("init_args", Namespace()) if isinstance(cfg.data, Namespace) else Namespace()
         parts = [
             time.strftime("%Y%m%d-%H%M%S"),
-            str(data_args.get("dataset", _short_name(cfg.data))),
+            str(data_args.get("dataset") or getattr(_import(str(cfg.data.class_path)), "dataset", _short_name(cfg.data))),
             _short_name(penalty),
             f"{strength:g}" if strength is not None else "",
             f"s{cfg.seed_everything}",
@@ -225,6 +245,7 @@ class WGANCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
+            check_shapes(self.model, self.datamodule)  # loads the data: missing files show here
         except (ValueError, MisconfigurationException) as err:
             # Our constructors validate their arguments: one clear line, no traceback.
             raise SystemExit(f"error: {root_message(err)}") from None
@@ -255,7 +276,7 @@ class WGANCLI(LightningCLI):
     def fit(self, **kwargs: Any) -> None:
         try:
             self.trainer.fit(**kwargs)
-        except NonFiniteError as err:
+        except (NonFiniteError, ConfigError) as err:
             raise SystemExit(f"error: {err}") from None
 
     def after_fit(self) -> None:

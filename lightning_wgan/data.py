@@ -168,7 +168,55 @@ class Stream(IterableDataset):
             yield self.sample(self.batch_size, generator)
 
 
-class ToyDataModule(pl.LightningDataModule):
+class StreamingDataModule(pl.LightningDataModule):
+    """Base of the data modules: fresh training batches from ``sample_train`` (through a
+    :class:`Stream`) and a fixed held-out real set, ``val_real``, for validation.
+
+    Args:
+        batch_size: samples per critic step (per process).
+        val_size: size of the held-out real set.
+        seed: seed of the training stream (offset by the process rank); ``None`` takes
+            it from ``seed_everything``.
+        val_seed: seed of the held-out set, so that runs with different seeds are
+            measured on the same points.
+    """
+
+    def __init__(self, batch_size: int, val_size: int, seed: int | None, val_seed: int) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if val_size < 2:
+            raise ValueError(f"val_size must be >= 2, got {val_size}")
+        self.batch_size = batch_size
+        self.val_size = val_size
+        self.seed = seed
+        self.val_seed = val_seed
+        self.val_real: Tensor | None = None
+        self._noise_floor: float | None = None
+
+    def sample_train(self, n: int, generator: torch.Generator) -> Any:
+        """One training batch of ``n`` samples, drawn with ``generator`` only."""
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:
+        seed = torch.initial_seed() if self.seed is None else self.seed
+        trainer = self.trainer
+        rank = trainer.global_rank if trainer is not None else 0
+        # On resume, continue at the batch the restored model has reached (one batch per
+        # critic step). Sampling runs in this process: no workers needed.
+        start = getattr(trainer.lightning_module, "critic_steps", 0) if trainer is not None else 0
+        # The loader gets its own generator: creating its iterator would otherwise draw
+        # from the global RNG, and a resumed run (a new iterator) would drift from an
+        # uninterrupted one.
+        stream = Stream(self.sample_train, self.batch_size, seed, rank, start)
+        return DataLoader(stream, batch_size=None, generator=torch.Generator().manual_seed(seed))
+
+    def val_dataloader(self) -> DataLoader:
+        # One batch per process: Lightning's DistributedSampler splits it across ranks.
+        return DataLoader(TensorDataset(self.val_real), batch_size=self.val_size)
+
+
+class ToyDataModule(StreamingDataModule):
     """Streams a toy distribution for training; a fixed held-out sample for validation.
 
     Args:
@@ -189,23 +237,18 @@ class ToyDataModule(pl.LightningDataModule):
         seed: int | None = None,
         val_seed: int = 2018,
     ) -> None:
-        super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if val_size < 2:
-            raise ValueError(f"val_size must be >= 2, got {val_size}")
+        super().__init__(batch_size, val_size, seed, val_seed)
         self.distribution = make_distribution(dataset)
         self.dataset = dataset
-        self.batch_size = batch_size
-        self.val_size = val_size
-        self.seed = seed
-        self.val_seed = val_seed
-        self.val_real: Tensor | None = None
-        self._noise_floor: float | None = None
 
     @property
     def dim(self) -> int:
         return self.distribution.dim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one sample, which the generator's output must have."""
+        return (self.distribution.dim,)
 
     def setup(self, stage: str) -> None:
         if self.val_real is None:
@@ -226,22 +269,6 @@ class ToyDataModule(pl.LightningDataModule):
         """One training batch."""
         return self.distribution.sample(n, generator)
 
-    def train_dataloader(self) -> DataLoader:
-        seed = torch.initial_seed() if self.seed is None else self.seed
-        rank = self.trainer.global_rank if self.trainer is not None else 0
-        # On resume, continue at the batch the restored model has reached (one batch
-        # per critic step). Sampling runs in this process: no workers needed.
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        start = getattr(module, "critic_steps", 0)
-        # The loader gets its own generator: creating its iterator would otherwise draw
-        # from the global RNG, and a resumed run (a new iterator) would drift from an
-        # uninterrupted one.
-        stream = Stream(self.sample_train, self.batch_size, seed, rank, start)
-        return DataLoader(stream, batch_size=None, generator=torch.Generator().manual_seed(seed))
-
-    def val_dataloader(self) -> DataLoader:
-        # One batch per process: Lightning's DistributedSampler splits it across ranks.
-        return DataLoader(TensorDataset(self.val_real), batch_size=self.val_size)
 
 
 class PairDataModule(ToyDataModule):

@@ -19,6 +19,11 @@ class NonFiniteError(RuntimeError):
     """A NaN or Inf in a loss, the penalty or a parameter."""
 
 
+class ConfigError(ValueError):
+    """Bad input that shows only once the data is at hand (missing files, a data set
+    without the labels a feature network needs); reported as one line, before training."""
+
+
 def condense(message: str) -> str:
     """jsonargparse's nested report of a bad value, as one line: the flag, the value,
     and what is allowed."""

@@ -1,10 +1,19 @@
 """Generator and critic networks. Any ``nn.Module`` works; a generator must expose
-``latent_dim`` (the noise it takes is ``N(0, I)`` of shape ``(batch, latent_dim)``)."""
+``latent_dim`` (the noise it takes is ``N(0, I)`` of shape ``(batch, latent_dim)``).
+
+MLPs for points; for images (channels × size × size, pixels in [-1, 1]) the DCGAN
+networks for 16, 32 and 64 pixels and the residual networks of Gulrajani et al.
+(2017). Critics have no BatchNorm: a gradient penalty is per sample, and BatchNorm
+makes each sample's score depend on the rest of the batch. Their "layer" norm is
+``GroupNorm(1, C)``, a LayerNorm over each sample's channels, height and width.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh": nn.Tanh, "silu": nn.SiLU}
@@ -76,3 +85,140 @@ class MLPCritic(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x.flatten(1)).squeeze(1)
+
+
+# -- images ----------------------------------------------------------------------------
+
+
+def _halvings(size: int) -> int:
+    """How many factor-2 steps separate ``size`` from 4 × 4."""
+    n = int(math.log2(size / 4)) if size >= 8 else 0
+    if size < 8 or 4 * 2**n != size:
+        raise ValueError(f"image size must be 4 times a power of two (8, 16, 32, 64, ...), got {size}")
+    return n
+
+
+def _image_norm(norm: str, channels: int) -> nn.Module:
+    """The normalization layer a conv network's ``norm`` names."""
+    layers = {"none": nn.Identity, "layer": lambda c: nn.GroupNorm(1, c), "batch": nn.BatchNorm2d}
+    if norm not in layers:
+        raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(layers)}")
+    return layers[norm](channels)
+
+
+class DCGANGenerator(nn.Module):
+    """z → image: Linear to 4 × 4, then transposed convolutions that double the size.
+
+    ``width`` is the number of channels before the output layer; each earlier layer has
+    twice as many (Radford et al., 2016).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        channels: int = 1,
+        size: int = 32,
+        width: int = 64,
+        norm: Literal["batch", "layer", "none"] = "batch",
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        n = _halvings(size)
+        c = width * 2 ** (n - 1)
+        self.stem = nn.Sequential(nn.Linear(latent_dim, c * 16), nn.Unflatten(1, (c, 4, 4)), _image_norm(norm, c), nn.ReLU())
+        layers: list[nn.Module] = []
+        for _ in range(n - 1):
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), _image_norm(norm, c // 2), nn.ReLU()]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(self.stem(z))
+
+
+class DCGANCritic(nn.Module):
+    """image → score: strided convolutions that halve the size down to 4 × 4, then Linear."""
+
+    def __init__(self, channels: int = 1, size: int = 32, width: int = 64, norm: Literal["layer", "none"] = "none") -> None:
+        super().__init__()
+        n = _halvings(size)
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        c = width
+        for _ in range(n - 1):
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), _image_norm(norm, 2 * c), nn.LeakyReLU(0.2)]
+            c *= 2
+        layers += [nn.Flatten(), nn.Linear(c * 16, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block (Gulrajani et al.), resampling ``up``, ``down`` or not.
+
+    ``preactivate=False`` is the critic's first block, which sees raw pixels.
+    """
+
+    def __init__(self, c_in: int, c_out: int, resample: Literal["up", "down", "none"], norm: str, preactivate: bool = True) -> None:
+        super().__init__()
+        up = [nn.Upsample(scale_factor=2)] if resample == "up" else []
+        down = [nn.AvgPool2d(2)] if resample == "down" else []
+        pre = [_image_norm(norm, c_in), nn.ReLU()] if preactivate else []
+        self.residual = nn.Sequential(
+            *pre, *up,
+            nn.Conv2d(c_in, c_out, 3, padding=1), _image_norm(norm, c_out), nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1),
+            *down,
+        )  # fmt: skip
+        same = c_in == c_out and resample == "none"
+        self.shortcut = nn.Identity() if same else nn.Sequential(*up, *down, nn.Conv2d(c_in, c_out, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.shortcut(x) + self.residual(x)
+
+
+class ResNetGenerator(nn.Module):
+    """z → image: Linear to ``width`` × 4 × 4, up-sampling residual blocks, conv, tanh.
+
+    At size 32 with width 128 this is the CIFAR-10 generator of Gulrajani et al. (2017).
+    """
+
+    def __init__(self, latent_dim: int = 128, channels: int = 3, size: int = 32, width: int = 128) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        blocks = [ResBlock(width, width, "up", "batch") for _ in range(_halvings(size))]
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, width * 16),
+            nn.Unflatten(1, (width, 4, 4)),
+            *blocks,
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, channels, 3, padding=1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class ResNetCritic(nn.Module):
+    """image → score: down-sampling residual blocks to 8 × 8, two more, mean pool, Linear.
+
+    At size 32 with width 128 this is the CIFAR-10 critic of Gulrajani et al. (2017),
+    without normalization by default.
+    """
+
+    def __init__(self, channels: int = 3, size: int = 32, width: int = 128, norm: Literal["layer", "none"] = "none") -> None:
+        super().__init__()
+        downs = _halvings(size) - 1  # down to 8 × 8
+        if downs < 1:
+            raise ValueError(f"ResNetCritic needs images of at least 16 pixels, got {size}")
+        blocks = [ResBlock(channels, width, "down", norm, preactivate=False)]
+        blocks += [ResBlock(width, width, "down", norm) for _ in range(downs - 1)]
+        blocks += [ResBlock(width, width, "none", norm) for _ in range(2)]
+        self.net = nn.Sequential(*blocks, nn.ReLU())
+        self.out = nn.Linear(width, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(torch.mean(self.net(x), dim=(2, 3))).squeeze(1)

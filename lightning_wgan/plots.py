@@ -67,3 +67,19 @@ def plot_image_grid(images: Tensor, path: str | Path, title: str = "", columns: 
     ax.axis("off")
     ax.set_title(title)
     return save_figure(fig, path)
+
+
+def plot_history(history: list[dict[str, float]], path: str | Path, unit: str = "generator step") -> Path:
+    """The metrics of every evaluation against the step: W1 (exact and the critic's
+    estimate) in one panel, and FID and KID, when measured, in panels of their own."""
+    panels = [keys for keys in (("w1_exact", "w1_critic"), ("fid",), ("kid",)) if any(k in h for h in history for k in keys)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5), dpi=100, squeeze=False)
+    for ax, keys in zip(axes[0], panels, strict=True):
+        for key in keys:
+            points = [(h["step"], h[key]) for h in history if key in h]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=key)
+        ax.set_xlabel(unit)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return save_figure(fig, path)
