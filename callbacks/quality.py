@@ -17,7 +17,8 @@ from lightning_wgan.features import ClassifierFeatures, InceptionFeatures
 
 class ImageQuality(pl.Callback):
     """Logs ``val/fid`` and ``val/kid`` (with ``val/kid_std``) after every
-    ``every_n_evals``-th evaluation (every ``--eval_every`` generator steps).
+    ``every_n_evals``-th evaluation (every ``--eval_every`` generator steps), and
+    ``val/fid_floor``, the FID of ``n`` training images against the held-out set.
 
     Real features are those of the data module's held-out set, computed once;
     fake features those of ``n`` images generated from fixed noise. Under DDP each
@@ -75,6 +76,17 @@ class ImageQuality(pl.Callback):
         self.kid = KernelInceptionDistance(self.feature, subsets=self.kid_subsets, subset_size=subset, reset_real_features=False)
         self.kid = self.kid.to(pl_module.device)
         self._real_done = False
+        self.fid_floor = self.floor(dm, pl_module.device)
+
+    def floor(self, dm: object, device: torch.device) -> float:
+        """FID of as many training images as generated ones against the held-out set:
+        the best a generator can expect at this sample size (each process alone)."""
+        fid = FrechetInceptionDistance(self.feature, sync_on_compute=False).to(device)
+        with torch.no_grad():
+            for images, real in ((dm.val_real, True), (dm.train_images[: self.n], False)):
+                for chunk in images.split(500):
+                    fid.update(chunk.to(device), real=real)
+        return float(fid.compute())
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or pl_module.generator is None:
@@ -97,7 +109,8 @@ class ImageQuality(pl.Callback):
         self.fid.reset()  # keeps the real features (reset_real_features=False)
         self.kid.reset()
         # Computed from gathered states: equal on every process.
-        pl_module.log_dict({"val/fid": fid.float(), "val/kid": kid_mean.float(), "val/kid_std": kid_std.float()}, sync_dist=True)
+        metrics = {"val/fid": fid.float(), "val/kid": kid_mean.float(), "val/kid_std": kid_std.float(), "val/fid_floor": self.fid_floor}
+        pl_module.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, sync_dist=True)
 
     def update(self, images: torch.Tensor, real: bool) -> None:
         self.fid.update(images, real=real)

@@ -210,6 +210,8 @@ def test_image_quality_callback_logs_fid_and_kid_in_the_summary(tmp_path):
     summary = read_summary(run)
     assert [h["step"] for h in summary["history"]] == [2, 4]
     assert all(h["fid"] > 0 and "kid" in h for h in summary["history"])
+    # Real training images are far closer to the held-out set than an untrained generator.
+    assert 0 < summary["fid_floor"] < 0.2 * summary["fid"]
     assert summary["dataset"] == "digits" and (run / "samples.png").is_file()
 
 
