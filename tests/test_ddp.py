@@ -48,3 +48,38 @@ def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path):
     assert summary["generator_steps"] == 6
     assert ranks[0]["settings"] == ranks[1]["settings"] == {"weight": 3.5, "n_critic": 3}
     assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_two_process_fid_is_the_fid_of_both_processes_images(tmp_path):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    from lightning_wgan.features import ClassifierFeatures
+    from lightning_wgan.images import DigitsDataModule
+    from lightning_wgan.networks import DCGANGenerator
+
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+    cmd = [
+        sys.executable, str(REPO / "train.py"), "--config", str(REPO / "conf/images/digits.yaml"),
+        "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.logger", "false",
+        "--trainer.enable_progress_bar", "false", "--generator_steps", "3", "--eval_every", "3", "--run_dir", str(run),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+
+    # Recompute in this process: the whole held-out set against the images both ranks
+    # generated (500 each, from their fixed noise), with the cached feature network.
+    dm = DigitsDataModule()
+    dm.setup("fit")
+    features = ClassifierFeatures().fit_or_load(dm.train_images, dm.train_labels, dm.val_real, dm.val_labels)
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    generator = DCGANGenerator(latent_dim=64, channels=1, size=16, width=64)
+    generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")})
+    generator.eval()  # as in validation
+    with torch.no_grad():
+        fake = torch.cat([generator(torch.randn(500, 64, generator=torch.Generator().manual_seed(7919 * r))) for r in (0, 1)])
+    fid = FrechetInceptionDistance(features)
+    fid.update(dm.val_real, real=True)
+    fid.update(fake, real=False)
+    assert summary["fid"] == pytest.approx(float(fid.compute()), rel=1e-3)

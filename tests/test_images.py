@@ -119,6 +119,49 @@ def test_a_missing_torchvision_data_set_is_a_one_line_error(tmp_path, dataset, f
     assert "\n" not in message
 
 
+class FakeTorchvisionData:
+    """Stands in for torchvision's MNIST / CIFAR10 classes: their documented ``data``
+    (MNIST: uint8 tensor n × h × w; CIFAR-10: uint8 array n × h × w × 3) and ``targets``."""
+
+    def __init__(self, root, train=True, download=False):
+        assert train and not download
+        n = 12
+        if self.layout == "nhw":
+            self.data = torch.zeros(n, 28, 28, dtype=torch.uint8)
+            self.data[:, :, 14:] = 255  # right half white
+        else:
+            self.data = torch.zeros(n, 32, 32, 3, dtype=torch.uint8)
+            self.data[..., 0] = 255  # pure red
+            self.data = self.data.numpy()
+        self.targets = list(range(n))
+
+
+@pytest.mark.parametrize("dataset, folder", FOLDERS)
+def test_torchvision_data_is_converted_to_channels_first_in_minus_one_one(tmp_path, monkeypatch, dataset, folder):
+    import sys
+    import types
+
+    import lightning_wgan.images as images
+
+    name = images.TORCHVISION[dataset][0]
+    fake = type(name, (FakeTorchvisionData,), {"layout": "nhwc" if dataset == "cifar10" else "nhw"})
+    monkeypatch.setitem(sys.modules, "torchvision", types.SimpleNamespace(datasets=types.SimpleNamespace(**{name: fake})))
+    monkeypatch.setattr(images, "RequirementCache", lambda name: True)
+    for file in images.TORCHVISION[dataset][2]:
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / file).write_bytes(b"")
+    dm = TorchvisionDataModule(dataset=dataset, root=str(tmp_path), val_size=4, size=None)
+    dm.setup("fit")
+    everything = torch.cat([dm.train_images, dm.val_real])
+    assert len(everything) == 12 and sorted(torch.cat([dm.train_labels, dm.val_labels]).tolist()) == list(range(12))
+    if dataset == "cifar10":
+        assert dm.shape == (3, 32, 32)
+        assert (everything[:, 0] == 1).all() and (everything[:, 1:] == -1).all()
+    else:
+        assert dm.shape == (1, 28, 28)
+        assert (everything[..., 14:] == 1).all() and (everything[..., :14] == -1).all()
+
+
 @pytest.mark.parametrize("config", DOWNLOAD_CONFIGS)
 def test_gpu_image_configs_stop_before_training_when_the_data_is_absent(tmp_path, config):
     assert {"conf/images/mnist.yaml", "conf/images/cifar10.yaml"} <= set(DOWNLOAD_CONFIGS)
