@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py            # about 3 minutes on a 2-core CPU
     python benchmarks/bench.py --quick    # a smoke run
+    python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
 
 Measures, side by side in one process:
   a. critic steps/s of the template's real training path (WGANCLI: Trainer, default
@@ -135,10 +136,30 @@ def median_ratio(fa, fb, rounds: int) -> tuple[float, float, float]:
     return statistics.median(a), statistics.median(b), statistics.median(ratios)
 
 
+def breakdown(steps: int, rounds: int) -> None:
+    """Where the tiny template's time goes: the same run without the config's callbacks
+    (the progress bar stays), and without logger and progress bar too."""
+    width, batch = SIZES["tiny"]
+    variants = {
+        "default config": [],
+        "no callbacks": ["--trainer.callbacks", "[]"],
+        "no callbacks, logger or progress bar": [
+            "--trainer.callbacks", "[]", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+        ],
+    }
+    result = {}
+    for label, extra in variants.items():
+        t, p, r = median_ratio(lambda e=extra: template(width, batch, steps, extra=e), lambda: plain_loop(width, batch, steps), rounds)
+        result[label] = round(r, 3)
+        print(f"{'tiny template, ' + label:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
+    print(json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few steps, one round: a smoke run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--breakdown", action="store_true", help="only: the tiny template with and without its callbacks")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -148,6 +169,9 @@ def main() -> None:
 
     result: dict[str, float] = {}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
+    if args.breakdown:
+        breakdown(steps["tiny"], rounds)
+        return
     print(f"{'what':44s} {'template':>10s} {'plain':>10s} {'ratio':>7s}")
     for name, (width, batch) in SIZES.items():
         t, p, r = median_ratio(lambda w=width, b=batch, n=steps[name]: template(w, b, n),

@@ -64,7 +64,7 @@ class ClassifierFeatures(nn.Module):
     held-out images it was given, a check that the features mean something.
     """
 
-    FORMAT = 2  # of the cached file; part of its key
+    FORMAT = 3  # of the cached file; part of its key
 
     def __init__(self, channels: int = 1, num_classes: int = 10, num_features: int = 64, width: int = 32) -> None:
         super().__init__()
@@ -108,7 +108,11 @@ class ClassifierFeatures(nn.Module):
         with torch.no_grad():
             features = torch.cat([self.body(chunk) for chunk in images.split(1000)])
             self.shift.copy_(features.mean(0))
-            self.scale.copy_(features.std(0).clamp(min=1e-6))  # dead units stay 0
+            std = features.std(0)
+            # Units (nearly) constant on real images, often dead ReLUs, are scaled like a
+            # typical unit: dividing by their tiny spread would let any activation on a
+            # generated image swamp the distance.
+            self.scale.copy_(std.clamp(min=0.1 * float(std.mean())))
             logits = torch.cat([self.head(self.body(chunk)) for chunk in val_images.split(1000)])
         self.accuracy = float((logits.argmax(1) == val_labels).float().mean())
         path.parent.mkdir(parents=True, exist_ok=True)

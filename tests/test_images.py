@@ -210,6 +210,17 @@ def fid_by_hand(features, a, b):
 def test_the_classifier_features_are_meaningful_and_cached(digits_features, monkeypatch):
     dm, features, cache = digits_features
     assert features.accuracy > 0.9  # on the held-out digits
+    # Standardized on the training images; units constant there (dead ReLUs) are not
+    # blown up: garbage images get a large but finite FID, not one of order 1e8.
+    with torch.no_grad():
+        standardized = features(dm.train_images)
+    live = features.scale > 0.1 * features.scale.mean() + 1e-6
+    assert 0 < live.sum() < features.num_features  # both kinds exist here
+    assert standardized[:, live].mean(0).abs().max() < 1e-3 and (standardized[:, live].std(0) - 1).abs().max() < 1e-3
+    fid = FrechetInceptionDistance(features)
+    fid.update(dm.val_real, real=True)
+    fid.update(torch.rand(500, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1, real=False)
+    assert 1 < float(fid.compute()) < 1000
     assert len(list((cache / "features").glob("classifier-*.pt"))) == 1
     monkeypatch.setenv("LIGHTNING_WGAN_CACHE", str(cache))
     monkeypatch.setattr(ClassifierFeatures, "_fit", lambda *args: pytest.fail("trained again instead of loading"))

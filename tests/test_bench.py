@@ -1,0 +1,20 @@
+"""The benchmark runs and reports what issue 9 asks for (figures are not asserted)."""
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+KEYS = {"template_vs_plain_toy", "template_vs_plain_tiny", "lp_vs_none", "gp_vs_none", "w1_seconds_n2000", "peak_rss_mb"}
+
+
+def test_quick_benchmark_prints_a_table_and_the_json_line(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench.py"), "--quick"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600, env={"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert KEYS <= result.keys()
+    assert all(result[k] > 0 for k in KEYS)  # monitor_overhead may come out below 0: noise
+    assert any(line.startswith("critic steps/s, LP, width 64 batch 64") for line in lines)
