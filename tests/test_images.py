@@ -304,3 +304,14 @@ def test_linear_lr_decay_reaches_zero_at_the_last_generator_step(tmp_path):
         # Set before the last batch, at generator step 9 of 10.
         assert group["lr"] == pytest.approx(group["initial_lr"] * (1 - 9 / 10))
         assert group["initial_lr"] == 1e-4
+
+
+def test_linear_lr_decay_continues_on_the_same_line_after_resume(tmp_path):
+    run = tmp_path / "run"
+    decay = ["--trainer.callbacks+=callbacks.schedules.LinearLRDecay", "--model.n_critic", "2", "--eval_every", "10"]
+    run_cli(run, "--generator_steps", "4", *decay)
+    cli = run_cli(run, "--generator_steps", "10", "--ckpt_path", "last", *decay)
+    for optimizer in cli.trainer.optimizers:
+        group = optimizer.param_groups[0]
+        assert group["initial_lr"] == 1e-4  # not the decayed rate the checkpoint held
+        assert group["lr"] == pytest.approx(1e-4 * (1 - 9 / 10))
