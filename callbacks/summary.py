@@ -28,9 +28,10 @@ class Summary(pl.Callback):
     It holds the latest validation metrics (``w1_exact``, ``w1_critic``,
     ``noise_floor``, ...; the ``val/`` prefix dropped), the step counters, the wall
     time, what was trained (penalty, weight, dataset), and ``history``: the exact and
-    estimated W1 (and FID and KID, when measured) at every evaluation (``step`` in generator steps, or critic steps in
-    critic-only runs), which ``curves.png`` plots. Because it is rewritten after
-    each evaluation, an interrupted run keeps the figures of its last evaluation.
+    estimated W1 (and FID and KID, when measured) at every evaluation (``step`` in
+    generator steps, or critic steps in critic-only runs), which ``curves.png`` plots.
+    Because it is rewritten after each evaluation, an interrupted run keeps the figures
+    of its last evaluation.
     """
 
     def __init__(self, filename: str = "summary.json") -> None:

@@ -69,16 +69,20 @@ def plot_image_grid(images: Tensor, path: str | Path, title: str = "", columns: 
     return save_figure(fig, path)
 
 
-def plot_history(history: list[dict[str, float]], path: str | Path, unit: str = "generator step") -> Path:
-    """The metrics of every evaluation against the step: W1 (exact and the critic's
-    estimate) in one panel, and FID and KID, when measured, in panels of their own."""
-    panels = [keys for keys in (("w1_exact", "w1_critic"), ("fid",), ("kid",)) if any(k in h for h in history for k in keys)]
+def plot_history(history: list[dict[str, float]], path: str | Path, unit: str = "generator step") -> Path | None:
+    """The metrics of every evaluation against the step: the W1 values (exact and the
+    critic's estimate) in one panel, every other metric (FID, KID) in a panel of its
+    own. Nothing is written when the history holds no metric."""
+    keys = [k for k in dict.fromkeys(k for h in history for k in h) if k != "step"]
+    w1 = [k for k in keys if k.startswith("w1_")]
+    panels = ([w1] if w1 else []) + [[k] for k in keys if k not in w1]
+    if not panels:
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5), dpi=100, squeeze=False)
-    for ax, keys in zip(axes[0], panels, strict=True):
-        for key in keys:
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for key in panel:
             points = [(h["step"], h[key]) for h in history if key in h]
-            if points:
-                ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=key)
+            ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=key)
         ax.set_xlabel(unit)
         ax.grid(alpha=0.3)
         ax.legend()
