@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from typing import Any
 
 import pytorch_lightning as pl
@@ -192,7 +193,6 @@ class StreamingDataModule(pl.LightningDataModule):
         self.seed = seed
         self.val_seed = val_seed
         self.val_real: Tensor | None = None
-        self._noise_floor: float | None = None
 
     def sample_train(self, n: int, generator: torch.Generator) -> Any:
         """One training batch of ``n`` samples, drawn with ``generator`` only."""
@@ -255,20 +255,17 @@ class ToyDataModule(StreamingDataModule):
             gen = torch.Generator().manual_seed(self.val_seed)
             self.val_real = self.distribution.sample(self.val_size, gen)
 
-    @property
+    @cached_property
     def noise_floor(self) -> float:
         """Exact W1 between two independent real samples of size ``val_size``."""
-        if self._noise_floor is None:
-            gen = torch.Generator().manual_seed(self.val_seed + 1)
-            other = self.distribution.sample(self.val_size, gen)
-            self.setup("validate")
-            self._noise_floor = exact_w1(self.val_real, other)
-        return self._noise_floor
+        gen = torch.Generator().manual_seed(self.val_seed + 1)
+        other = self.distribution.sample(self.val_size, gen)
+        self.setup("validate")
+        return exact_w1(self.val_real, other)
 
     def sample_train(self, n: int, generator: torch.Generator) -> Any:
         """One training batch."""
         return self.distribution.sample(n, generator)
-
 
 
 class PairDataModule(ToyDataModule):
@@ -279,9 +276,9 @@ class PairDataModule(ToyDataModule):
     points are paired, fake_i = T(real_i): in evaluation, which makes the estimate's
     standard error small, and in training unless ``paired_training`` is off. Paired
     training batches put the interpolates on the lines the optimal transport plan of a
-    translation moves along; independent batches put most of them elsewhere. The exact W1 is the transform's
-    closed form where it has one (a translation), else POT's exact W1 between samples
-    of size ``w1_size``, averaged over ``w1_draws`` draws.
+    translation moves along; independent batches put most of them elsewhere. The exact
+    W1 is the transform's closed form where it has one (a translation), else POT's
+    exact W1 between samples of size ``w1_size``, averaged over ``w1_draws`` draws.
     """
 
     def __init__(
@@ -308,7 +305,6 @@ class PairDataModule(ToyDataModule):
         self.w1_size = w1_size
         self.w1_draws = w1_draws
         self.val_fake: Tensor | None = None
-        self._w1: tuple[float, float] | None = None
 
     def sample_fake(self, n: int, generator: torch.Generator, x: Tensor | None = None) -> Tensor:
         x = self.source.sample(n, generator) if x is None else x
@@ -324,22 +320,19 @@ class PairDataModule(ToyDataModule):
             self.val_real = self.distribution.sample(self.val_size, gen)
             self.val_fake = self.sample_fake(self.val_size, gen, x=self.val_real if self.paired else None)
 
-    @property
+    @cached_property
     def w1_exact(self) -> tuple[float, float]:
         """(exact W1, its standard error over the draws; 0 for a closed form)."""
-        if self._w1 is None:
-            closed = getattr(self.transform, "w1", None) if self.paired else None
-            if closed is not None:
-                self._w1 = (closed, 0.0)
-            else:
-                gen = torch.Generator().manual_seed(self.val_seed + 2)
-                draws = torch.tensor([
-                    exact_w1(self.distribution.sample(self.w1_size, gen), self.sample_fake(self.w1_size, gen))
-                    for _ in range(self.w1_draws)
-                ])
-                se = float(draws.std() / math.sqrt(len(draws))) if len(draws) > 1 else 0.0
-                self._w1 = (float(draws.mean()), se)
-        return self._w1
+        closed = getattr(self.transform, "w1", None) if self.paired else None
+        if closed is not None:
+            return closed, 0.0
+        gen = torch.Generator().manual_seed(self.val_seed + 2)
+        draws = torch.tensor([
+            exact_w1(self.distribution.sample(self.w1_size, gen), self.sample_fake(self.w1_size, gen))
+            for _ in range(self.w1_draws)
+        ])
+        se = float(draws.std() / math.sqrt(len(draws))) if len(draws) > 1 else 0.0
+        return float(draws.mean()), se
 
     def val_dataloader(self) -> DataLoader:
         # In chunks: the critic sees tens of thousands of points per evaluation.

@@ -13,6 +13,7 @@ To add a data set, subclass :class:`ImageDataModule` and implement :meth:`load`.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -83,18 +84,15 @@ class ImageDataModule(StreamingDataModule):
         self.train_labels = labels[train] if labels is not None else None
         self.val_labels = labels[held_out] if labels is not None else None
 
-    @property
+    @cached_property
     def noise_floor(self) -> float:
         """Exact W1 (in pixel space) between the held-out set and as many training images."""
-        if self._noise_floor is None:
-            self.setup("validate")
-            n = min(self.val_size, len(self.train_images))
-            self._noise_floor = exact_w1(self.val_real, self.train_images[:n])
-        return self._noise_floor
+        self.setup("validate")
+        n = min(self.val_size, len(self.train_images))
+        return exact_w1(self.val_real, self.train_images[:n])
 
     def sample_train(self, n: int, generator: torch.Generator) -> Tensor:
         return self.train_images[torch.randint(len(self.train_images), (n,), generator=generator)]
-
 
 
 class DigitsDataModule(ImageDataModule):
