@@ -65,12 +65,17 @@ def fmt(values: list[float], digits: int = 4) -> str:
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
+def key_columns(setting: str, penalty: str, weight: float | None, runs: list[dict[str, Any]]) -> dict[str, str]:
+    """The columns that name a group of runs in both tables."""
+    return {"data": setting, "penalty": penalty, "λ": "-" if weight is None else f"{weight:g}", "seeds": str(len(runs))}
+
+
 def estimate_table(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Critic-only: mean ± std over seeds of the estimate, its ratio and relative error."""
     table = []
     for (setting, penalty, weight), runs in group(rows).items():
         table.append({
-            "data": setting, "penalty": penalty, "λ": "-" if weight is None else f"{weight:g}", "seeds": str(len(runs)),
+            **key_columns(setting, penalty, weight, runs),
             "w1_exact": fmt([r["w1_exact"] for r in runs]),
             "w1_critic": fmt([r["w1_critic"] for r in runs]),
             "w1_critic / w1_exact": fmt([r["ratio"] for r in runs]),
@@ -85,7 +90,7 @@ def gan_table(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     table = []
     for (setting, penalty, weight), runs in group(rows).items():
         table.append({
-            "data": setting, "penalty": penalty, "λ": "-" if weight is None else f"{weight:g}", "seeds": str(len(runs)),
+            **key_columns(setting, penalty, weight, runs),
             "w1_exact (final)": fmt([r["w1_exact"] for r in runs]),
             "noise_floor": f"{runs[0]['noise_floor']:.4f}",
             "w1_exact / noise_floor": fmt([r["w1_over_floor"] for r in runs], 2),
