@@ -22,7 +22,10 @@ from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.strategies import DDPStrategy
 
+from callbacks.monitor import GradNormMonitor
 from callbacks.progress import ProgressBar
+from callbacks.reliability import FiniteGuard, Preemption
+from callbacks.samples import SamplePlot
 from callbacks.summary import Summary
 from lightning_wgan.errors import ArgumentParser, ConfigError, NonFiniteError, root_message
 from lightning_wgan.estimate import CriticEstimator
@@ -31,6 +34,10 @@ from lightning_wgan.module import WGAN
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 DEFAULT_CONFIG = CONF_DIR / "default.yaml"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+# Callbacks every run has, each under its own key (``--checkpoint.every_n_train_steps``).
+ALWAYS_ON = {"checkpoint": ModelCheckpoint, "summary": Summary, "finite_guard": FiniteGuard, "preemption": Preemption}
+# Callbacks on by default, each under its own key; ``--monitor null`` switches one off.
+OPTIONAL_DEFAULTS = {"sample_plot": SamplePlot, "monitor": GradNormMonitor}
 
 
 def quiet_framework() -> None:
@@ -174,6 +181,12 @@ class WGANCLI(LightningCLI):
         check_ckpt_path(cfg.get("ckpt_path"), Path(cfg.run_dir) if cfg.get("run_dir") else None)
 
     def add_arguments_to_parser(self, parser: Any) -> None:
+        # The callbacks a run cannot do without are not in trainer.callbacks, so that a
+        # config that adds callbacks (``callbacks+:``) can never drop them.
+        for key, callback in ALWAYS_ON.items():
+            parser.add_lightning_class_args(callback, key)
+        for key, callback in OPTIONAL_DEFAULTS.items():
+            parser.add_subclass_arguments(callback, key, required=False, help=f"{callback.__name__}; null switches it off.")
         parser.add_argument("--generator_steps", type=int, default=2000, help="Run length in generator steps.")
         parser.add_argument(
             "--eval_every", type=int, default=500, help="Evaluate every this many generator steps (critic steps in critic-only runs)."
@@ -200,14 +213,16 @@ class WGANCLI(LightningCLI):
                 "error: --trainer.max_steps counts critic and generator steps together; "
                 f"set the run length with --{length} instead (got max_steps={cfg.trainer.max_steps})"
             )
+        # Derived settings go to the Trainer, not into the config: config.yaml keeps what
+        # the user set, so that a rerun from it derives them again for its own run length.
         if critic_only:
-            cfg.trainer.max_steps = cfg.critic_steps
-            cfg.trainer.val_check_interval = cfg.eval_every
+            self.derived_trainer_settings = {"max_steps": cfg.critic_steps, "val_check_interval": cfg.eval_every}
         else:
-            cfg.trainer.max_steps = cfg.generator_steps * (n_critic + 1)
             # Lightning counts validation intervals in training batches, one per critic step.
-            cfg.trainer.val_check_interval = cfg.eval_every * n_critic
-        cfg.trainer.check_val_every_n_epoch = None
+            self.derived_trainer_settings = {
+                "max_steps": cfg.generator_steps * (n_critic + 1), "val_check_interval": cfg.eval_every * n_critic,
+            }
+        self.derived_trainer_settings["check_val_every_n_epoch"] = None
         run_dir = Path(cfg.run_dir) if cfg.run_dir else self.new_run_dir(cfg)
         check_run_dir(run_dir, cfg.get("ckpt_path"), self.subcommand)
         cfg.run_dir = str(run_dir)
@@ -259,16 +274,19 @@ class WGANCLI(LightningCLI):
                 cb.dirpath = str(Path(self.trainer.default_root_dir) / "checkpoints")
 
     def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
-        trainer_cfg = self.subcommand_config(self.config_init).trainer
-        if trainer_cfg.get("enable_progress_bar") is not False:
-            kwargs["callbacks"] = [*(trainer_cfg.get("callbacks") or []), ProgressBar()]
-        trainer = super().instantiate_trainer(**kwargs)
-        if trainer_cfg.get("strategy") == "auto" and type(trainer.strategy) is DDPStrategy:
+        cfg = self.subcommand_config(self.config_init)
+        optional = [cfg[key] for key in OPTIONAL_DEFAULTS if cfg.get(key) is not None]
+        progress = [ProgressBar()] if cfg.trainer.get("enable_progress_bar") is not False else []
+        callbacks = [*optional, *(cfg.trainer.get("callbacks") or []), *progress]
+        kwargs.update(self.derived_trainer_settings)
+        # A fresh list for each build: LightningCLI appends the always-on callbacks to it.
+        trainer = super().instantiate_trainer(**kwargs, callbacks=list(callbacks))
+        if cfg.trainer.get("strategy") == "auto" and type(trainer.strategy) is DDPStrategy:
             # Plain DDP fails here: each critic step leaves the generator without
             # gradients and each generator step the critic. Lightning resolves devices
             # and nodes first; the trainer is then rebuilt with unused-parameter
             # detection (the cost is measured in the README's scaling section).
-            trainer = super().instantiate_trainer(**kwargs, strategy=DDPStrategy(find_unused_parameters=True))
+            trainer = super().instantiate_trainer(**kwargs, callbacks=list(callbacks), strategy=DDPStrategy(find_unused_parameters=True))
         return trainer
 
     # -- fit: stop cleanly on a non-finite value; then a final evaluation ---------------

@@ -48,3 +48,14 @@ class InjectNaN(pl.Callback):
             return output * float("nan") if pl_module.critic_steps >= self.at else output
 
         pl_module.critic.register_forward_hook(hook)
+
+
+class CountFitStarts(pl.Callback):
+    """A user's own callback: counts the fits it was part of."""
+
+    def __init__(self, label: str = "mine") -> None:
+        self.label = label
+        self.fits = 0
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self.fits += 1

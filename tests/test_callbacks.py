@@ -148,7 +148,7 @@ def test_monitor_logs_in_a_run(tmp_path):
     import csv
 
     run_cli(tmp_path / "run", "--generator_steps", "20", "--trainer.log_every_n_steps", "10",
-            "--trainer.callbacks+=callbacks.GradNormMonitor", "--trainer.callbacks.every=10",
+            "--monitor.every=10",
             "--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", str(tmp_path / "logs"))
     rows = list(csv.DictReader(open(next((tmp_path / "logs").rglob("metrics.csv")))))
     logged = {k for r in rows for k, v in r.items() if v}
@@ -166,7 +166,7 @@ def test_monitor_histograms_reach_an_offline_wandb_run(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     run = tmp_path / "run"
     run_cli(run, "--generator_steps", "4", "--trainer.logger", "lightning_wgan.loggers.WandbLogger",
-            "--trainer.callbacks+=callbacks.GradNormMonitor", "--trainer.callbacks.every=5")
+            "--monitor.every=5")
     assert list((run / "wandb").glob("offline-run-*/*.wandb"))
 
 

@@ -94,7 +94,7 @@ def main() -> None:
     rows = []
     rel_penalty, rel_grads = penalty_error(device)
     rows.append(("penalty, 16-mixed vs fp32: rel. error (penalty / grads)", f"{rel_penalty:.2e} / {rel_grads:.2e}"))
-    steps = 40 if args.quick else 300
+    steps = 6 if args.quick else 300
     for precision in ("16-mixed", "bf16-mixed") if cuda else ("bf16-mixed",):
         first, last = short_fit(precision, accelerator, steps)
         label = f"toy fit at {precision}: exact W1 at step {steps // 2} → {steps}"
@@ -103,7 +103,7 @@ def main() -> None:
     for precision in ("32-true", "bf16-mixed", "16-mixed") if cuda else ("32-true",):
         first, last = short_fit(precision, accelerator, steps, digits)
         rows.append((f"digits fit at {precision}: FID at step {steps // 2} → {steps}", f"{first['fid']:.2f} → {last['fid']:.2f}"))
-    n = 50 if args.quick else 1500
+    n = 20 if args.quick else 1500
     for precision in ("32-true", "bf16-mixed", "16-mixed") if cuda else ("32-true", "bf16-mixed"):
         rate = template(512, 256, n, extra=["--trainer.precision", precision, "--trainer.accelerator", accelerator])
         rows.append((f"critic steps/s, width 512 batch 256, {precision}", f"{rate:.1f}"))
