@@ -71,8 +71,8 @@ class Summary(pl.Callback):
             seed=int(torch.initial_seed()),
             run_dir=str(trainer.default_root_dir),
         )
-        if penalty is not None and not penalty.uses_gradients:
-            summary["clip_value"] = penalty.strength
+        if getattr(penalty, "clip_value", None) is not None:
+            summary["clip_value"] = penalty.clip_value
         step = getattr(pl_module, "training_steps", None)
         entry = {"step": step, **{k: summary[k] for k in ("w1_exact", "w1_critic", "fid", "kid") if k in summary}}
         self.history = [h for h in self.history if h.get("step") != step] + [entry]

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from lightning_wgan.metrics import CriticEstimate, ExactW1, ModeCoverage
 from lightning_wgan.networks import MLPCritic, MLPGenerator
-from lightning_wgan.penalties import Penalty, gradient_norms, penalty_name
+from lightning_wgan.penalties import Penalty, penalty_name
 from lightning_wgan.samplers import Interpolates, Sampler
 
 
@@ -64,13 +64,8 @@ class WGAN(pl.LightningModule):
         self.generator = generator if generator is not None else MLPGenerator()
         self.critic = critic if critic is not None else MLPCritic()
         self.penalty = penalty
-        if penalty is not None and penalty.uses_gradients:
-            batchnorm = [n for n, m in self.critic.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-            if batchnorm:
-                raise ValueError(
-                    f"the critic has BatchNorm ({', '.join('critic.' + n for n in batchnorm)}), but {type(penalty).__name__} "
-                    "penalizes per-sample input gradients, which BatchNorm mixes across the batch; use LayerNorm or no normalization"
-                )
+        if penalty is not None:
+            penalty.check_critic(self.critic)
         self.sampler = sampler if sampler is not None else Interpolates()
         self.n_critic = n_critic
         self.generator_optimizer = generator_optimizer
@@ -131,9 +126,8 @@ class WGAN(pl.LightningModule):
         scores = self.critic(torch.cat([real, fake]))
         w1_critic = scores[: len(real)].mean() - scores[len(real) :].mean()
         out = {"w1_critic": w1_critic.detach(), "loss": -w1_critic}
-        if self.penalty is not None and self.penalty.uses_gradients:
-            norms = gradient_norms(self.critic, self.sampler(real, fake), self.loss_scale())
-            out["penalty"] = self.penalty(norms)
+        if self.penalty is not None and self.penalty.adds_loss:
+            out["penalty"], norms = self.penalty.term(self.critic, real, fake, self.sampler, self.loss_scale())
             out["loss"] = out["loss"] + out["penalty"]
             out["grad_norm"] = norms.detach().mean()
             out["norms"] = norms.detach()  # for callbacks (monitor, adaptive λ); not logged

@@ -20,6 +20,16 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh
 NORMS = {"none": None, "layer": nn.LayerNorm, "batch": nn.BatchNorm1d}
 
 
+def spectral_normalize(module: nn.Module) -> nn.Module:
+    """Spectral normalization (Miyato et al. 2018) of every Linear and Conv2d layer in
+    ``module``, with torch's parametrization: each weight is divided by its largest
+    singular value, estimated by one power-iteration step per training forward."""
+    for layer in list(module.modules()):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            nn.utils.parametrizations.spectral_norm(layer)
+    return module
+
+
 def mlp(
     in_dim: int,
     out_dim: int,
@@ -27,12 +37,15 @@ def mlp(
     depth: int,
     activation: str = "relu",
     norm: str = "none",
+    dropout: float = 0.0,
 ) -> nn.Sequential:
-    """``depth`` hidden layers of ``width`` units, each Linear → [norm] → activation."""
+    """``depth`` hidden layers of ``width`` units, each Linear → [norm] → activation → [dropout]."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     if width < 1 or depth < 0:
         raise ValueError(f"width must be >= 1 and depth >= 0, got width={width}, depth={depth}")
     layers: list[nn.Module] = []
@@ -41,6 +54,8 @@ def mlp(
         if NORMS[norm] is not None:
             layers.append(NORMS[norm](width))
         layers.append(ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
     layers.append(nn.Linear(width if depth else in_dim, out_dim))
     return nn.Sequential(*layers)
 
@@ -69,7 +84,9 @@ class MLPCritic(nn.Module):
     """data point → score; the toy reference is 2 → 512×3 → 1.
 
     No BatchNorm option: a gradient penalty is per sample, and BatchNorm makes each
-    sample's score depend on the rest of the batch.
+    sample's score depend on the rest of the batch. ``dropout`` after each hidden layer
+    is for CT-GAN's consistency term; ``spectral_norm`` makes every layer 1-Lipschitz
+    (with ReLU-like activations the critic is then 1-Lipschitz: no penalty needed).
     """
 
     def __init__(
@@ -79,12 +96,24 @@ class MLPCritic(nn.Module):
         depth: int = 3,
         activation: str = "relu",
         norm: Literal["none", "layer"] = "none",
+        dropout: float = 0.0,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
-        self.net = mlp(data_dim, 1, width, depth, activation, norm)
+        self.net = mlp(data_dim, 1, width, depth, activation, norm, dropout)
+        if spectral_norm:
+            spectral_normalize(self.net)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x.flatten(1)).squeeze(1)
+
+    def features(self, x: Tensor) -> Tensor:
+        """The second-to-last layer's output (CT-GAN's D_)."""
+        return self.net[:-1](x.flatten(1))
+
+    def head(self, features: Tensor) -> Tensor:
+        """The score from :meth:`features`."""
+        return self.net[-1](features).squeeze(1)
 
 
 # -- images ----------------------------------------------------------------------------
@@ -140,8 +169,12 @@ class DCGANGenerator(nn.Module):
 class DCGANCritic(nn.Module):
     """image → score: strided convolutions that halve the size down to 4 × 4, then Linear."""
 
-    def __init__(self, channels: int = 1, size: int = 32, width: int = 64, norm: Literal["layer", "none"] = "none") -> None:
+    def __init__(
+        self, channels: int = 1, size: int = 32, width: int = 64, norm: Literal["layer", "none"] = "none", spectral_norm: bool = False,
+    ) -> None:
         super().__init__()
+        if spectral_norm and norm != "none":
+            raise ValueError(f"spectral_norm needs norm 'none' (a normalization layer is not 1-Lipschitz), got norm {norm!r}")
         n = _halvings(size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
         c = width
@@ -150,6 +183,8 @@ class DCGANCritic(nn.Module):
             c *= 2
         layers += [nn.Flatten(), nn.Linear(c * 16, 1)]
         self.net = nn.Sequential(*layers)
+        if spectral_norm:
+            spectral_normalize(self.net)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).squeeze(1)
@@ -222,3 +257,52 @@ class ResNetCritic(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.out(torch.mean(self.net(x), dim=(2, 3))).squeeze(1)
+
+
+# -- 1-Lipschitz by construction (deel-torchlip) ----------------------------------------
+
+
+class LipschitzMLPCritic(nn.Module):
+    """A 1-Lipschitz MLP critic (Anil et al. 2019): deel-torchlip's ``SpectralLinear``
+    layers (spectrally normalized, then orthonormalized by Björck iterations) with
+    ``GroupSort2`` activations, which keep gradient norms. Needs no penalty
+    (``--model.penalty null``); its estimate of W1 is a lower bound by construction."""
+
+    def __init__(self, data_dim: int = 2, width: int = 512, depth: int = 3) -> None:
+        super().__init__()
+        from deel import torchlip
+
+        if width < 2 or width % 2 or depth < 0:
+            raise ValueError(f"width must be even and >= 2 (GroupSort2 sorts pairs) and depth >= 0, got width={width}, depth={depth}")
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [torchlip.SpectralLinear(data_dim if i == 0 else width, width), torchlip.GroupSort2()]
+        layers.append(torchlip.SpectralLinear(width if depth else data_dim, 1))
+        self.net = torchlip.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x.flatten(1)).squeeze(1)
+
+
+class LipschitzDCGANCritic(nn.Module):
+    """The DCGAN critic's shape (strided 4 × 4 convolutions down to 4 × 4, then Linear),
+    1-Lipschitz by construction: deel-torchlip's ``SpectralConv2d`` (which corrects for
+    the stride's overlap) and ``SpectralLinear``, with ``GroupSort2``. No penalty needed."""
+
+    def __init__(self, channels: int = 1, size: int = 32, width: int = 64) -> None:
+        super().__init__()
+        from deel import torchlip
+
+        if width < 2 or width % 2:
+            raise ValueError(f"width must be even and >= 2 (GroupSort2 sorts pairs), got {width}")
+        n = _halvings(size)
+        layers: list[nn.Module] = [torchlip.SpectralConv2d(channels, width, 4, 2, 1), torchlip.GroupSort2()]
+        c = width
+        for _ in range(n - 1):
+            layers += [torchlip.SpectralConv2d(c, 2 * c, 4, 2, 1), torchlip.GroupSort2()]
+            c *= 2
+        layers += [nn.Flatten(), torchlip.SpectralLinear(c * 16, 1)]
+        self.net = torchlip.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)

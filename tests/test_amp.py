@@ -8,7 +8,9 @@ import torch
 from conftest import run_cli
 from torch import nn
 
-from lightning_wgan.penalties import LipschitzPenalty, gradient_norms
+from lightning_wgan import penalties as P
+from lightning_wgan.networks import MLPCritic
+from lightning_wgan.penalties import LipschitzPenalty, Penalty
 
 
 def make_critic() -> nn.Module:
@@ -16,20 +18,21 @@ def make_critic() -> nn.Module:
     return nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1))
 
 
-def critic_step_grads(critic, real, fake, points, amp: bool, unscale: bool = True):
-    """Penalty value and critic parameter gradients of one critic loss."""
-    penalty = LipschitzPenalty(weight=10.0)
+def critic_step_grads(critic, real, fake, points, amp: bool, unscale: bool = True, penalty: Penalty | None = None):
+    """Penalty value and critic parameter gradients of one critic loss, the penalty's
+    sampler fixed to ``points``; the same random draws (ALP's, dropout's) with and without AMP."""
+    penalty = penalty or LipschitzPenalty(weight=10.0)
     critic.zero_grad(set_to_none=True)
+    torch.manual_seed(3)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**14, enabled=amp)
     with torch.autocast("cpu", dtype=torch.float16, enabled=amp):
         scale = scaler.scale(torch.ones(())) if amp else 1.0
         if unscale:
-            norms = gradient_norms(critic, points, scale)
+            value, _ = penalty.term(critic, real, fake, lambda r, f: points, scale)
         else:  # the mistake GAN libraries make: grad of the scaled output, used as is
             x = points.detach().requires_grad_(True)
             (g,) = torch.autograd.grad(critic(x).sum() * scale, x, create_graph=True)
-            norms = (g.float().flatten(1).square().sum(1) + 1e-12).sqrt()
-        value = penalty(norms)
+            value = penalty((g.float().flatten(1).square().sum(1) + 1e-12).sqrt())
         loss = critic(fake).float().mean() - critic(real).float().mean() + value
     scaler.scale(loss).backward()
     if amp:
@@ -58,6 +61,34 @@ def test_penalty_under_grad_scaler_matches_fp32():
     ref_value, ref_grads = critic_step_grads(critic, real, fake, points, amp=False)
     assert ref_value > 0.1
     value, grads = critic_step_grads(critic, real, fake, points, amp=True)
+    assert rel_err(value, ref_value) < 1e-2
+    assert rel_err(grads, ref_grads) < 1e-2
+
+
+# Every penalty with a loss term; steep critics where the penalty acts above slope 1.
+AMP_PENALTIES = {
+    "gp": (lambda: P.GradientPenalty(10.0), 4.0),
+    "lp": (lambda: P.LipschitzPenalty(10.0), 8.0),
+    "0gp": (lambda: P.ZeroCentredPenalty(10.0), 1.0),
+    "r1": (lambda: P.R1Penalty(10.0), 1.0),
+    "r2": (lambda: P.R2Penalty(10.0), 1.0),
+    "div": (lambda: P.DivergencePenalty(2.0, 6.0), 2.0),
+    "alp": (lambda: P.AdversarialLipschitzPenalty(10.0, 0.05, 0.5), 8.0),
+    "ct": (lambda: P.ConsistencyTerm(P.LipschitzPenalty(10.0)), 8.0),
+}
+
+
+@pytest.mark.parametrize("name", AMP_PENALTIES)
+def test_every_penalty_under_grad_scaler_matches_fp32(name):
+    make, steep = AMP_PENALTIES[name]
+    torch.manual_seed(0)
+    critic = MLPCritic(width=64, depth=2, activation="tanh", dropout=0.1 if name == "ct" else 0.0)
+    with torch.no_grad():
+        critic.net[0].weight.mul_(steep)
+    real, fake, points = batch()
+    ref_value, ref_grads = critic_step_grads(critic, real, fake, points, amp=False, penalty=make())
+    assert ref_value > 1e-3
+    value, grads = critic_step_grads(critic, real, fake, points, amp=True, penalty=make())
     assert rel_err(value, ref_value) < 1e-2
     assert rel_err(grads, ref_grads) < 1e-2
 

@@ -94,7 +94,7 @@ def test_weight_clipping_keeps_parameters_inside():
     # Clamped, not rescaled: large entries sit on the bound, small ones are untouched.
     w = critic[2].weight
     assert (w.abs() == torch.tensor(0.05)).float().mean() > 0.5 and (w.abs() < 0.05).any()
-    assert not clip.uses_gradients and clip.strength == 0.05
+    assert not clip.adds_loss and clip.strength == 0.05
 
 
 @pytest.mark.parametrize("make", [lambda: GradientPenalty(-1.0), lambda: LipschitzPenalty(-0.1), lambda: WeightClipping(0.0)])
