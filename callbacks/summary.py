@@ -31,7 +31,8 @@ class Summary(pl.Callback):
     estimated W1 (and FID and KID, when measured) at every evaluation (``step`` in
     generator steps, or critic steps in critic-only runs), which ``curves.png`` plots.
     Because it is rewritten after each evaluation, an interrupted run keeps the figures
-    of its last evaluation.
+    of its last evaluation. ``critic_steps_per_s`` is the training speed of this fit,
+    evaluations left out.
     """
 
     def __init__(self, filename: str = "summary.json") -> None:
@@ -39,6 +40,24 @@ class Summary(pl.Callback):
         self.wall_time_s = 0.0  # of earlier fits of a resumed run
         self.history: list[dict[str, float]] = []  # one entry per evaluation
         self._start: float | None = None
+        self._training: dict[str, float] = {}  # start, steps at start, evaluation time, end
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._training = {"start": time.perf_counter(), "steps": getattr(pl_module, "critic_steps", 0), "eval_s": 0.0}
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._training["eval_start"] = time.perf_counter()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._training.setdefault("end", time.perf_counter())
+
+    def critic_steps_per_s(self, pl_module: pl.LightningModule) -> float | None:
+        t = self._training
+        if "start" not in t:
+            return None
+        seconds = t.get("end", time.perf_counter()) - t["start"] - t["eval_s"]
+        steps = getattr(pl_module, "critic_steps", 0) - t["steps"]
+        return round(steps / seconds, 2) if steps > 0 and seconds > 0 else None
 
     def path(self, trainer: pl.Trainer) -> Path:
         return Path(trainer.default_root_dir) / self.filename
@@ -47,6 +66,8 @@ class Summary(pl.Callback):
         self._start = time.perf_counter()
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if "eval_start" in self._training and "end" not in self._training:
+            self._training["eval_s"] += time.perf_counter() - self._training.pop("eval_start")
         if not trainer.sanity_checking:
             self.write(trainer, pl_module)
 
@@ -63,6 +84,7 @@ class Summary(pl.Callback):
             generator_steps=getattr(pl_module, "generator_steps", None),
             critic_steps=getattr(pl_module, "critic_steps", None),
             wall_time_s=round(self.elapsed(), 3),
+            critic_steps_per_s=self.critic_steps_per_s(pl_module),
             penalty=getattr(pl_module, "penalty_name", None),
             weight=penalty.weight if penalty is not None else 0.0,
             sampler=repr(getattr(pl_module, "sampler", None)),

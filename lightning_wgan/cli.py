@@ -120,20 +120,35 @@ class SaveAndLogConfig(SaveConfigCallback):
 
 
 def check_shapes(model: Any, datamodule: Any) -> None:
-    """The generator's samples must have the data's shape: say so before training."""
-    generator, shape = getattr(model, "generator", None), getattr(datamodule, "shape", None)
-    if generator is None or shape is None:
+    """The generator's samples must have the data's shape, and the critic must take
+    them: say so before training. Networks run in eval mode, with no gradient and no
+    draw from the run's random state (nor a BatchNorm or spectral-norm update)."""
+    shape = getattr(datamodule, "shape", None)
+    if shape is None:
         return
-    was_training = generator.training
-    with torch.random.fork_rng(), torch.no_grad():  # no draw from the run's random state
-        generator.eval()  # nor a BatchNorm statistics update
-        out = tuple(generator(torch.randn(2, generator.latent_dim)).shape[1:])
-    generator.train(was_training)
-    if out != tuple(shape):
-        raise SystemExit(
-            f"error: the generator makes samples of shape {out}, the data has shape {tuple(shape)}; "
-            "set the networks' data_dim, or channels and size, to match the data"
-        )
+    generator, critic = getattr(model, "generator", None), model.critic
+    modes = [(net, net.training) for net in (generator, critic) if net is not None]
+    try:
+        with torch.random.fork_rng(), torch.no_grad():
+            for net, _ in modes:
+                net.eval()
+            if generator is not None:
+                out = tuple(generator(torch.randn(2, generator.latent_dim)).shape[1:])
+                if out != tuple(shape):
+                    raise SystemExit(
+                        f"error: the generator makes samples of shape {out}, the data has shape {tuple(shape)}; "
+                        "set the networks' data_dim, or channels and size, to match the data"
+                    )
+            try:
+                critic(torch.zeros(2, *shape))
+            except RuntimeError as err:
+                raise SystemExit(
+                    f"error: the critic does not take samples of the data's shape {tuple(shape)} ({root_message(err)}); "
+                    "set its data_dim, or channels and size, to match the data"
+                ) from None
+    finally:
+        for net, training in modes:
+            net.train(training)
 
 
 class WGANCLI(LightningCLI):

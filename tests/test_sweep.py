@@ -99,3 +99,27 @@ def test_no_credentials_means_offline_and_no_prompt(tmp_path):
     assert "no credentials found, logging offline" in proc.stdout + proc.stderr
     offline = list((run / "wandb").glob("offline-run-*"))
     assert len(offline) == 1 and any(offline[0].glob("*.wandb"))
+
+
+def test_in_process_workers_take_config_lists_and_skip_finished_runs(tmp_path, capsys):
+    sweep = tmp_path / "lists.yaml"
+    sweep.write_text(yaml.safe_dump({
+        "program": "train.py",
+        "method": "grid",
+        "parameters": {
+            "config": {"values": [["conf/estimate/gaussian_scale.yaml", "conf/regularizers/gp.yaml"],
+                                  ["conf/estimate/gaussian_scale.yaml", "conf/regularizers/torchlip.yaml"]]},
+            "critic_steps": {"value": 3},
+        },
+    }, sort_keys=False))
+    assert to_args({"critic_steps": 3, "config": ["a.yaml", "b.yaml"]}) == ["--config=a.yaml", "--config=b.yaml", "--critic_steps=3"]
+    extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
+             "--trainer.enable_progress_bar=false"]
+    out = tmp_path / "out"
+    rows = run_sweep(sweep, out, extra, in_process=True)
+    assert len(rows) == 2
+    assert sorted(r["summary"]["penalty"] for r in rows) == ["gp", "none"]
+    assert all(r["summary"]["critic_steps"] == 3 and r["summary"]["critic_steps_per_s"] > 0 for r in rows)
+    capsys.readouterr()
+    run_sweep(sweep, out, extra, in_process=True)
+    assert "2 of 2 runs done already" in capsys.readouterr().out
