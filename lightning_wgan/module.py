@@ -227,10 +227,13 @@ class WGAN(pl.LightningModule):
             "generator_steps": float(self.generator_steps),
             "critic_steps": float(self.critic_steps),
         }
-        noise_floor = getattr(self.trainer.datamodule, "noise_floor", None)
+        dm = self.trainer.datamodule
+        noise_floor = getattr(dm, "noise_floor", None)
         if noise_floor is not None:
             metrics["val/noise_floor"] = noise_floor
             metrics["val/w1_over_floor"] = w1_exact / noise_floor
+        if getattr(dm, "noise_floor_sd", None) is not None:
+            metrics["val/noise_floor_sd"] = dm.noise_floor_sd
         if self.val_modes is not None:
             metrics["val/modes_covered"], metrics["val/high_quality"] = self.val_modes.compute()
             self.val_modes.reset()

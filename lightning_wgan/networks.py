@@ -20,6 +20,38 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh
 NORMS = {"none": None, "layer": nn.LayerNorm, "batch": nn.BatchNorm1d}
 
 
+INITS = ("default", "normal", "glorot", "he")
+Init = Literal["default", "normal", "glorot", "he"]
+
+
+def initialize(module: nn.Module, init: str = "default", std: float = 0.02) -> nn.Module:
+    """Initialize every Linear and (transposed) convolution layer of ``module``.
+
+    ``default``: PyTorch's own (Kaiming-uniform with a = √5, biases uniform), untouched;
+    ``normal``: weights N(0, ``std``²), biases 0 (the DCGAN paper, and the toy script of
+    Gulrajani et al. as ported to PyTorch, with std 0.02); ``glorot``: Glorot/Xavier
+    uniform, std √(2 / (fan_in + fan_out)), biases 0; ``he``: He/Kaiming uniform for
+    ReLU, std √(2 / fan_in), biases 0.
+    """
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    if std <= 0:
+        raise ValueError(f"init_std must be > 0, got {std}")
+    if init == "default":
+        return module
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            if init == "normal":
+                nn.init.normal_(layer.weight, 0.0, std)
+            elif init == "glorot":
+                nn.init.xavier_uniform_(layer.weight)
+            else:
+                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return module
+
+
 def spectral_normalize(module: nn.Module) -> nn.Module:
     """Spectral normalization (Miyato et al. 2018) of every Linear and Conv2d layer in
     ``module``, with torch's parametrization: each weight is divided by its largest
@@ -71,10 +103,12 @@ class MLPGenerator(nn.Module):
         depth: int = 3,
         activation: str = "relu",
         norm: Literal["none", "layer", "batch"] = "none",
+        init: Init = "default",
+        init_std: float = 0.02,
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        self.net = mlp(latent_dim, data_dim, width, depth, activation, norm)
+        self.net = initialize(mlp(latent_dim, data_dim, width, depth, activation, norm), init, init_std)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)
@@ -98,9 +132,11 @@ class MLPCritic(nn.Module):
         norm: Literal["none", "layer"] = "none",
         dropout: float = 0.0,
         spectral_norm: bool = False,
+        init: Init = "default",
+        init_std: float = 0.02,
     ) -> None:
         super().__init__()
-        self.net = mlp(data_dim, 1, width, depth, activation, norm, dropout)
+        self.net = initialize(mlp(data_dim, 1, width, depth, activation, norm, dropout), init, init_std)
         if spectral_norm:
             spectral_normalize(self.net)
 
@@ -149,6 +185,8 @@ class DCGANGenerator(nn.Module):
         size: int = 32,
         width: int = 64,
         norm: Literal["batch", "layer", "none"] = "batch",
+        init: Init = "default",
+        init_std: float = 0.02,
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
@@ -161,6 +199,7 @@ class DCGANGenerator(nn.Module):
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        initialize(self, init, init_std)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(self.stem(z))
@@ -170,7 +209,14 @@ class DCGANCritic(nn.Module):
     """image → score: strided convolutions that halve the size down to 4 × 4, then Linear."""
 
     def __init__(
-        self, channels: int = 1, size: int = 32, width: int = 64, norm: Literal["layer", "none"] = "none", spectral_norm: bool = False,
+        self,
+        channels: int = 1,
+        size: int = 32,
+        width: int = 64,
+        norm: Literal["layer", "none"] = "none",
+        spectral_norm: bool = False,
+        init: Init = "default",
+        init_std: float = 0.02,
     ) -> None:
         super().__init__()
         if spectral_norm and norm != "none":
@@ -182,7 +228,7 @@ class DCGANCritic(nn.Module):
             layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), _image_norm(norm, 2 * c), nn.LeakyReLU(0.2)]
             c *= 2
         layers += [nn.Flatten(), nn.Linear(c * 16, 1)]
-        self.net = nn.Sequential(*layers)
+        self.net = initialize(nn.Sequential(*layers), init, init_std)
         if spectral_norm:
             spectral_normalize(self.net)
 
@@ -219,7 +265,9 @@ class ResNetGenerator(nn.Module):
     At size 32 with width 128 this is the CIFAR-10 generator of Gulrajani et al. (2017).
     """
 
-    def __init__(self, latent_dim: int = 128, channels: int = 3, size: int = 32, width: int = 128) -> None:
+    def __init__(
+        self, latent_dim: int = 128, channels: int = 3, size: int = 32, width: int = 128, init: Init = "default", init_std: float = 0.02,
+    ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         blocks = [ResBlock(width, width, "up", "batch") for _ in range(_halvings(size))]
@@ -232,6 +280,7 @@ class ResNetGenerator(nn.Module):
             nn.Conv2d(width, channels, 3, padding=1),
             nn.Tanh(),
         )
+        initialize(self, init, init_std)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)
@@ -244,7 +293,15 @@ class ResNetCritic(nn.Module):
     without normalization by default.
     """
 
-    def __init__(self, channels: int = 3, size: int = 32, width: int = 128, norm: Literal["layer", "none"] = "none") -> None:
+    def __init__(
+        self,
+        channels: int = 3,
+        size: int = 32,
+        width: int = 128,
+        norm: Literal["layer", "none"] = "none",
+        init: Init = "default",
+        init_std: float = 0.02,
+    ) -> None:
         super().__init__()
         downs = _halvings(size) - 1  # down to 8 × 8
         if downs < 1:
@@ -254,6 +311,7 @@ class ResNetCritic(nn.Module):
         blocks += [ResBlock(width, width, "none", norm) for _ in range(2)]
         self.net = nn.Sequential(*blocks, nn.ReLU())
         self.out = nn.Linear(width, 1)
+        initialize(self, init, init_std)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.out(torch.mean(self.net(x), dim=(2, 3))).squeeze(1)

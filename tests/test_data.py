@@ -65,3 +65,18 @@ def test_unknown_dataset_and_bad_batch_size():
         ToyDataModule(dataset="moons")
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         ToyDataModule(batch_size=0)
+
+
+def test_noise_floor_is_the_mean_of_independent_draws():
+    from lightning_wgan.metrics import exact_w1
+
+    dm = ToyDataModule(val_size=300, noise_floor_draws=4)
+    gen = torch.Generator().manual_seed(dm.val_seed + 1)
+    dm.setup("fit")
+    draws = torch.tensor([exact_w1(dm.val_real, dm.distribution.sample(300, gen)) for _ in range(4)])
+    assert dm.noise_floor == pytest.approx(draws.mean().item(), rel=1e-6)
+    assert dm.noise_floor_sd == pytest.approx(draws.std().item(), rel=1e-6) and dm.noise_floor_sd > 0
+    one = ToyDataModule(val_size=300, noise_floor_draws=1)
+    assert one.noise_floor == pytest.approx(draws[0].item(), rel=1e-6) and one.noise_floor_sd == 0.0
+    with pytest.raises(ValueError, match="noise_floor_draws must be >= 1"):
+        ToyDataModule(noise_floor_draws=0)
