@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect, mean_sd, run_sweep  # noqa: E402
 
 REGULARIZER_DIR = "conf/regularizers"
 # name → (config, the λ flag, or None where λ does not apply), in the tables' order.
@@ -111,10 +111,6 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     reg = next(n for n, (c, _) in REGULARIZERS.items() if configs[2].endswith("/" + c))
     flag = REGULARIZERS[reg][1]
     return {"regularizer": reg, "λ": row.get(flag) if flag else None, "task": task, "d": d, "seed": row.get("seed_everything")}
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:

@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, run_sweep, short  # noqa: E402
+from lightning_wgan.sweep import REPO, collect, mean_sd, run_sweep, short  # noqa: E402
 
 ESTIMATE = ("paper_estimate", "paper_estimate_clip")
 GAN = ("paper_gan", "paper_gan_clip")
@@ -46,10 +46,6 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
         penalty = "clip"
     weight = summary.get("weight") if penalty != "clip" else None
     return {"setting": pair, "penalty": penalty, "weight": weight, "seed": row.get("seed_everything")}
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def group(rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:

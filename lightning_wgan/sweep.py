@@ -224,6 +224,11 @@ def collect(out: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value) of runs' results."""
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
 def short(value: Any) -> str:
     return str(value).rsplit(".", 1)[-1] if isinstance(value, str) else str(value)
 
@@ -245,8 +250,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, param_names: list[str]) 
         cells = []
         for m in metrics:
             vals = [g[m] for g in group if g.get(m) is not None]
-            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-            cells.append(f"{statistics.mean(vals):.4f} ± {sd:.4f}" if vals else "")
+            cells.append("{:.4f} ± {:.4f}".format(*mean_sd(vals)) if vals else "")
         lines.append("| " + " | ".join([*key, str(len(group)), *cells]) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
 

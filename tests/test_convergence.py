@@ -1,0 +1,56 @@
+"""The GAN convergence driver: its grid parses, its measures by hand, the quick run (slow)."""
+
+import pytest
+from conftest import REPO
+
+from lightning_wgan import convergence as C
+from lightning_wgan.sweep import expand, to_args
+
+
+def summary(w1s, floor=0.1, step=250, penalty="gp", weight=10.0):
+    history = [{"step": step * (i + 1), "w1_exact": w, "w1_critic": w / 2} for i, w in enumerate(w1s)]
+    return {"history": history, "noise_floor": floor, "penalty": penalty, "weight": weight, "dataset": "8gaussians",
+            "modes_covered": 1.0}
+
+
+def test_time_to_twice_the_floor_and_the_final_mean_by_hand():
+    s = summary([1.0, 0.5, 0.19, 0.25, 0.18, 0.16, 0.14, 0.12])
+    assert C.time_to_floor(s) == 750  # 0.19 < 2 × 0.1, the first one below
+    assert C.time_to_floor(summary([1.0, 0.3])) is None
+    assert C.final(s) == pytest.approx((0.18 + 0.16 + 0.14 + 0.12) / 4)
+    assert C.final(s, "w1_critic") == pytest.approx(C.final(s) / 2)
+
+
+def test_tables_group_runs_by_init_penalty_and_lambda():
+    rows = [{"config": [C.INITS[init]], "seed_everything": seed, "summary": summary([0.5, 0.15 + seed / 100], weight=10.0)}
+            for init in C.INITS for seed in (0, 1)]
+    text = C.tables(rows)
+    assert "| 8gaussians | default | GP | 10 | 2 | 500, 500 |" in text
+    assert "| 8gaussians | normal | GP | 10 | 2 | 500, 500 |" in text
+
+
+def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
+    from lightning_wgan.cli import WGANCLI
+
+    monkeypatch.chdir(REPO)
+    for sweep in C.sweeps(C.FULL).values():
+        params = expand(sweep)
+        for p in params[:: max(1, len(params) // 8)]:
+            cli = WGANCLI(args=[*to_args(p), *C.RUN_ARGS, f"--run_dir={tmp_path / 'run'}"], run=False)
+            init = "normal" if "conf/init/normal.yaml" in p["config"] else "default"
+            assert [layer.weight.std().item() < 0.025 for layer in (cli.model.critic.net[2],)] == [init == "normal"]
+            assert cli.datamodule.dataset == p.get("data.dataset", cli.datamodule.dataset)
+    assert len(expand(C.sweeps(C.FULL)["penalties"])) == 2 * 2 * 2 * 4 * 3
+
+
+@pytest.mark.slow
+def test_quick_driver_writes_its_report(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "lightning_wgan.convergence", "--quick", "--runs", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (tmp_path / "convergence.md").read_text()
+    assert text.count("| 8gaussians |") == 10 and "reference port, GP λ 10" in text
+    assert (tmp_path / "convergence.png").stat().st_size > 10_000
