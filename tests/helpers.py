@@ -22,7 +22,7 @@ class DumpPerRank(pl.Callback):
     def on_fit_end(self, trainer, pl_module) -> None:
         params = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
         path = os.path.join(self.out_dir, f"rank{trainer.global_rank}.pt")
-        settings = {"weight": pl_module.penalty.weight, "n_critic": pl_module.n_critic}
+        settings = {"weight": getattr(pl_module.penalty, "weight", None), "n_critic": pl_module.n_critic}
         torch.save({"params": params, "real": self.samples[0], "fake": self.samples[1], "settings": settings}, path)
 
 

@@ -12,16 +12,19 @@ from conftest import REPO, TINY
 from lightning_wgan.metrics import exact_w1
 
 
-def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path):
+@pytest.mark.parametrize("regularizer", [None, "alp", "spectral_norm"])
+def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path, regularizer):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+    weight = [] if regularizer == "spectral_norm" else ["--model.penalty.weight=3.5"]
     cmd = [
         sys.executable, str(REPO / "train.py"),
+        *(["--config", str(REPO / "conf" / "regularizers" / f"{regularizer}.yaml")] if regularizer else []),
         "--trainer.accelerator", "cpu", "--trainer.devices", "2",
         "--generator_steps", "6", "--eval_every", "6", *TINY,
         "--data.init_args.val_size", "300",
         # as a sweep agent passes them: the swept values must reach every rank
-        "--model.penalty.weight=3.5", "--model.n_critic=3",
+        *weight, "--model.n_critic=3",
         "--trainer.callbacks+=tests.helpers.DumpPerRank",
         f"--trainer.callbacks.out_dir={tmp_path}",
         "--run_dir", str(run),
@@ -46,7 +49,7 @@ def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["w1_exact"] == pytest.approx(exact_w1(real, fake), rel=1e-5)
     assert summary["generator_steps"] == 6
-    assert ranks[0]["settings"] == ranks[1]["settings"] == {"weight": 3.5, "n_critic": 3}
+    assert ranks[0]["settings"] == ranks[1]["settings"] == {"weight": None if regularizer == "spectral_norm" else 3.5, "n_critic": 3}
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
