@@ -185,23 +185,38 @@ def markdown(table: dict[tuple, dict[str, Any]]) -> str:
 
 
 def figure(table: dict[tuple, dict[str, Any]], path: Path) -> None:
-    """|estimate / exact - 1| at the best λ against d, one panel per d-dimensional task."""
+    """|estimate / exact - 1| at the best λ against d, one panel per d-dimensional task,
+    and against λ (mean over every task) for the regularizers that have one. No
+    regularizer at all is left out: its estimate grows without bound."""
     tasks = [t for t in ("translation", "scale") if any(k[0] == t for k in table)]
     if not tasks:
         return
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    regs = [r for r in REGULARIZERS if r != "none" and any(k[2] == r for k in table)]
+    style = {r: dict(color=plt.cm.tab20(i / 20), marker="osD^v<>ph*XP"[i % 11]) for i, r in enumerate(regs)}
+    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(5.5 * (len(tasks) + 1), 4.5), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=False):
         dims = sorted({d for t, d, _, _ in table if t == task})
-        for reg in REGULARIZERS:
+        for reg in regs:
             pts = [(d, b[1]["ratio"]) for d in dims if (b := best_lambda(table, task, d, reg))]
             if pts:
-                ax.plot([p[0] for p in pts], [abs(p[1] - 1) for p in pts], marker="o", label=reg)
+                ax.plot([p[0] for p in pts], [abs(p[1] - 1) for p in pts], label=reg, **style[reg])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("dimension d")
         ax.set_ylabel("|estimate / exact W1 - 1| (best λ)")
         ax.set_title(f"critic only: {task} of N(0, I_d)", fontsize=10)
-        ax.legend(fontsize=7, ncol=2)
+    ax = axes[0][-1]
+    for reg in regs:
+        lams = sorted({lam for (_, _, r, lam) in table if r == reg and lam is not None})
+        pts = [(lam, statistics.mean(abs(e["ratio"] - 1) for (_, _, r, la), e in table.items() if r == reg and la == lam)) for lam in lams]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=reg, **style[reg])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("λ")
+    ax.set_ylabel("|estimate / exact W1 - 1|, mean over tasks")
+    ax.set_title("sensitivity to λ", fontsize=10)
+    axes[0][0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
 
