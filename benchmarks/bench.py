@@ -3,6 +3,7 @@
     python benchmarks/bench.py            # about 3 minutes on a 2-core CPU
     python benchmarks/bench.py --quick    # a smoke run
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
+    python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
 
 Measures, side by side in one process:
   a. critic steps/s of the template's real training path (WGANCLI: Trainer, default
@@ -33,6 +34,7 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from lightning_wgan.benchmark import REGULARIZER_DIR, REGULARIZERS, RUN_ARGS  # noqa: E402
 from lightning_wgan.cli import WGANCLI  # noqa: E402
 from lightning_wgan.data import make_distribution  # noqa: E402
 from lightning_wgan.metrics import exact_w1  # noqa: E402
@@ -118,6 +120,34 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: boo
     return timer.rate
 
 
+def critic_only(config: str, steps: int) -> float:
+    """Critic steps/s of a critic-only run (the regularizer benchmark's settings, d = 32)."""
+    timer = StepTimer(max(steps // 10, 5))
+    with tempfile.TemporaryDirectory() as tmp:
+        WGANCLI(
+            args=["fit", "--config", str(REPO / "conf/estimate/gaussian_scale.yaml"), "--config", str(REPO / config),
+                  "--data.dim", "32", "--model.critic.init_args.data_dim", "32", "--critic_steps", str(steps + timer.warmup),
+                  *RUN_ARGS, "--trainer.enable_model_summary=false", "--data.init_args.eval_size=1000",
+                  "--run_dir", str(Path(tmp) / "run")],
+            trainer_defaults={"callbacks": [timer]},
+        )
+    return timer.rate
+
+
+def regularizers(steps: int, rounds: int) -> None:
+    """Each regularizer's critic step against none, side by side (alternating, medians)."""
+    result = {}
+    print(f"{'critic steps/s, d = 32, critic-only':44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
+    none = f"{REGULARIZER_DIR}/{REGULARIZERS['none'][0]}"
+    for name, (config, _) in REGULARIZERS.items():
+        if name == "none":
+            continue
+        t, p, r = median_ratio(lambda c=f"{REGULARIZER_DIR}/{config}": critic_only(c, steps), lambda: critic_only(none, steps), rounds)
+        result[name] = round(r, 3)
+        print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
+    print(json.dumps(result))
+
+
 def median_ratio(fa, fb, rounds: int) -> tuple[float, float, float]:
     """Alternate a and b; the median rates and the median of per-round ratios."""
     a, b = [], []
@@ -152,6 +182,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few steps, one round: a smoke run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--breakdown", action="store_true", help="only: the tiny template with and without its callbacks")
+    parser.add_argument("--regularizers", action="store_true", help="only: each regularizer's critic step against none")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -163,6 +194,9 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     if args.breakdown:
         breakdown(steps["tiny"], rounds)
+        return
+    if args.regularizers:
+        regularizers(50 if args.quick else 500, rounds)
         return
     print(f"{'what':44s} {'template':>10s} {'plain':>10s} {'ratio':>7s}")
     for name, (width, batch) in SIZES.items():

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 KEYS = {"template_vs_plain_toy", "template_vs_plain_tiny", "lp_vs_none", "gp_vs_none", "w1_seconds_n2000", "peak_rss_mb"}
@@ -18,3 +19,15 @@ def test_quick_benchmark_prints_a_table_and_the_json_line(tmp_path):
     assert KEYS <= result.keys()
     assert all(result[k] > 0 for k in KEYS)  # monitor_overhead may come out below 0: noise
     assert any(line.startswith("critic steps/s, LP, width 64 batch 64") for line in lines)
+
+
+@pytest.mark.slow
+def test_regularizer_speeds_print_every_regularizer(tmp_path):
+    from lightning_wgan.benchmark import REGULARIZERS
+
+    env = {"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench.py"), "--regularizers", "--quick"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result) == set(REGULARIZERS) - {"none"} and all(v > 0 for v in result.values())
