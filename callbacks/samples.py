@@ -8,14 +8,14 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
-from lightning_wgan.plots import plot_critic_2d, plot_image_grid
+from lightning_wgan.plots import plot_critic_1d, plot_critic_2d, plot_image_grid
 
 
 class SamplePlot(pl.Callback):
     """After every ``every_n_evals``-th evaluation, a figure of the samples.
 
     2-D data: ``n`` real and generated points over the critic's level sets and gradient
-    field. Images (samples of shape channels × height × width): a grid of ``grid_size``
+    field; 1-D data: their histograms under the critic's curve. Images (samples of shape channels × height × width): a grid of ``grid_size``
     samples generated from fixed noise. Writes ``samples/step_<step>.png`` and
     ``samples.png`` (the latest) into the run directory, and logs the image to wandb
     when it is the logger.
@@ -48,10 +48,11 @@ class SamplePlot(pl.Callback):
             fake = trainer.datamodule.val_fake[: self.n].to(pl_module.device)
         if fake.dim() == 4:  # images
             path = plot_image_grid(fake[: self.grid_size], path, title)
-        elif fake[0].numel() == 2:
+        elif fake[0].numel() in (1, 2):
             real = trainer.datamodule.val_real[: self.n].to(pl_module.device)
-            path = plot_critic_2d(pl_module.critic, real, fake[: len(real)], path, title)
-        else:
+            plot = plot_critic_2d if fake[0].numel() == 2 else plot_critic_1d
+            path = plot(pl_module.critic, real, fake[: len(real)], path, title)
+        else:  # points in more dimensions: no picture says much
             return
         run_dir = Path(trainer.default_root_dir)
         latest = run_dir / "samples.png"

@@ -53,6 +53,30 @@ def plot_critic_2d(critic: nn.Module, real: Tensor, fake: Tensor, path: str | Pa
     return save_figure(fig, path)
 
 
+def plot_critic_1d(critic: nn.Module, real: Tensor, fake: Tensor, path: str | Path, title: str = "") -> Path:
+    """1-D data: histograms of the real and generated points, and the critic D(x) over
+    them (a 1-Lipschitz critic has slope at most 1; the optimal one is ±1 where mass moves)."""
+    real, fake = real.detach().float().cpu().flatten(), fake.detach().float().cpu().flatten()
+    both = torch.cat([real, fake])
+    lo, hi = float(both.min()), float(both.max())
+    device = next(critic.parameters()).device
+    xs = torch.linspace(lo, hi, 400)
+    with torch.no_grad():
+        scores = critic(xs.view(-1, 1).to(device)).float().cpu()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    bins = torch.linspace(lo, hi, 60).tolist()
+    ax.hist(real.numpy(), bins=bins, density=True, alpha=0.5, color="orange", label="real")
+    ax.hist(fake.numpy(), bins=bins, density=True, alpha=0.5, color="red", label="generated")
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.legend(loc="upper left")
+    twin = ax.twinx()
+    twin.plot(xs.numpy(), scores.numpy(), color="black", label="critic D(x)")
+    twin.set_ylabel("critic D(x)")
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
 def plot_image_grid(images: Tensor, path: str | Path, title: str = "", columns: int = 8) -> Path:
     """A grid of images (batch, channels, height, width) with values in [-1, 1] (a PNG)."""
     images = images.detach().float().cpu().clamp(-1, 1).add(1).div(2)
