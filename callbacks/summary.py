@@ -46,7 +46,8 @@ class Summary(pl.Callback):
         self._training = {"start": time.perf_counter(), "steps": getattr(pl_module, "critic_steps", 0), "eval_s": 0.0}
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._training["eval_start"] = time.perf_counter()
+        if "start" in self._training:  # evaluations during a fit (not `train.py validate`)
+            self._training["eval_start"] = time.perf_counter()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._training.setdefault("end", time.perf_counter())
