@@ -32,7 +32,7 @@ class Summary(pl.Callback):
     generator steps, or critic steps in critic-only runs), which ``curves.png`` plots.
     Because it is rewritten after each evaluation, an interrupted run keeps the figures
     of its last evaluation. ``critic_steps_per_s`` is the training speed of this fit,
-    evaluations left out.
+    evaluations left out; ``finished`` is true once the fit has run to its last step.
     """
 
     def __init__(self, filename: str = "summary.json") -> None:
@@ -41,6 +41,7 @@ class Summary(pl.Callback):
         self.history: list[dict[str, float]] = []  # one entry per evaluation
         self._start: float | None = None
         self._training: dict[str, float] = {}  # start, steps at start, evaluation time, end
+        self.finished = False  # whether the fit ran to its last step
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._training = {"start": time.perf_counter(), "steps": getattr(pl_module, "critic_steps", 0), "eval_s": 0.0}
@@ -65,6 +66,14 @@ class Summary(pl.Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
+        self.finished = False
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Only a fit that ran to its end gets here (not one stopped by a signal or an
+        # error): ``finished`` tells a sweep runner that the run needs no rerun.
+        self.finished = True
+        if self.history:
+            self.write(trainer, pl_module)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if "eval_start" in self._training and "end" not in self._training:
@@ -86,6 +95,7 @@ class Summary(pl.Callback):
             critic_steps=getattr(pl_module, "critic_steps", None),
             wall_time_s=round(self.elapsed(), 3),
             critic_steps_per_s=self.critic_steps_per_s(pl_module),
+            finished=self.finished,
             penalty=getattr(pl_module, "penalty_name", None),
             weight=penalty.weight if penalty is not None else 0.0,
             sampler=repr(getattr(pl_module, "sampler", None)),

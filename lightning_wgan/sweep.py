@@ -152,7 +152,7 @@ def run_sweep(
                 proc.wait()
                 log.close()
                 running.remove(item)
-                if proc.returncode == 0:
+                if proc.returncode == 0 and finished(run_dir):
                     (run_dir / "done").touch()
                 else:
                     print(f"    {run_dir.name} failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
@@ -179,6 +179,15 @@ def run_sweep(
     return rows
 
 
+def finished(run_dir: Path) -> bool:
+    """Whether the run ran to its end: its summary says so. A run stopped by a signal
+    exits 0 too (it saved a checkpoint), but its summary says ``finished: false``."""
+    try:
+        return bool(json.loads((run_dir / "summary.json").read_text()).get("finished"))
+    except (OSError, ValueError):
+        return False
+
+
 def start_run(out: Path, params: dict[str, Any]) -> Path:
     """A fresh directory for a run, with its parameters."""
     run_dir = out / run_id(params)
@@ -191,6 +200,8 @@ def start_run(out: Path, params: dict[str, Any]) -> Path:
 def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: int, count: int | None = None) -> None:
     """Run every ``workers``-th unfinished run of the sweep (from the ``worker``-th on) in
     this process, one after another, each writing its output to its own log."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
     from lightning_wgan.cli import WGANCLI  # only workers need the training stack
 
     runs = expand(load_sweep(path), count)
@@ -202,14 +213,13 @@ def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: in
         with open(run_dir / "output.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
                 WGANCLI(args=[*to_args(params), *extra, f"--run_dir={run_dir}"])
-                ok = True
+            except SIGTERMException:  # the worker was asked to stop: the run stays unfinished
+                raise
             except SystemExit as err:  # the CLI's one-line errors
                 print(err.code)
-                ok = err.code in (0, None)
             except Exception:  # one failed run must not stop the others
                 traceback.print_exc()
-                ok = False
-        if ok:
+        if finished(run_dir):
             (run_dir / "done").touch()
         else:
             print(f"    {run_dir.name} failed; see {run_dir / 'output.log'}", flush=True)

@@ -54,12 +54,13 @@ def test_signal_saves_a_checkpoint_exits_cleanly_and_resumes(tmp_path, signum):
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     stopped_at = ckpt["wgan"]["generator_steps"]
     assert stopped_at >= 5 and ckpt["wgan"]["critic_steps"] == ckpt["global_step"] - stopped_at
+    assert read_summary(run)["finished"] is False  # exit 0, but a sweep runner must rerun it
 
     target = stopped_at + 3
     done = subprocess.run([*cmd, "--generator_steps", str(target), "--eval_every", "5", "--ckpt_path", "last"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert read_summary(run)["generator_steps"] == target
+    assert read_summary(run)["generator_steps"] == target and read_summary(run)["finished"] is True
 
 
 def test_nan_stops_the_run_and_never_reaches_a_checkpoint(tmp_path):
