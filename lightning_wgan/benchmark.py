@@ -88,15 +88,9 @@ RUN_ARGS = ["--eval_every=1000000", "--model.critic_optimizer.init_args.lr=1e-3"
 
 
 def run(grid: Grid, runs: Path, jobs: int, only: list[str] | None = None) -> None:
-    import yaml
-
     for name in only or REGULARIZERS:
-        out = runs / name
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "sweep.yaml"
-        path.write_text(yaml.safe_dump(sweep(name, grid, runs), sort_keys=False))
         start = time.perf_counter()
-        run_sweep(path, out, RUN_ARGS, jobs=jobs, in_process=True)
+        run_sweep(sweep(name, grid, runs), runs / name, RUN_ARGS, jobs=jobs, in_process=True)
         print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
 
 

@@ -72,13 +72,8 @@ RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--
 
 
 def run(grid: Grid, runs: Path, jobs: int) -> None:
-    import yaml
-
     for name, sweep in sweeps(grid).items():
-        out = runs / name
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
-        run_sweep(out / "sweep.yaml", out, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
+        run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
 
 
 # -- the report ------------------------------------------------------------------------

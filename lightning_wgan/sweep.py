@@ -111,14 +111,19 @@ def run_id(params: dict[str, Any]) -> str:
 
 
 def run_sweep(
-    path: str | Path, out: Path, extra: list[str], count: int | None = None, jobs: int = 1, in_process: bool = False,
+    path: str | Path | dict[str, Any], out: Path, extra: list[str], count: int | None = None, jobs: int = 1, in_process: bool = False,
 ) -> list[dict]:
     """Run the sweep's unfinished runs, ``jobs`` at a time, then write its tables.
 
-    Each run is a process of its own, unless ``in_process``: then ``jobs`` worker
-    processes each run their share of the runs one after another inside themselves,
-    which saves the few seconds of start-up per run that dominate short runs.
+    ``path`` is a sweep file, or a sweep as a dict (written to ``out/sweep.yaml``, where
+    workers read it). Each run is a process of its own, unless ``in_process``: then
+    ``jobs`` worker processes each run their share of the runs one after another inside
+    themselves, which saves the few seconds of start-up per run that dominate short runs.
     """
+    if isinstance(path, dict):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "sweep.yaml").write_text(yaml.safe_dump(path, sort_keys=False))
+        path = out / "sweep.yaml"
     sweep = load_sweep(path)
     runs = expand(sweep, count)
     program = REPO / sweep.get("program", "train.py")
