@@ -150,18 +150,15 @@ def markdown(table: dict[tuple, dict[str, Any]]) -> str:
         lines.append(f"| {reg} | " + " | ".join(cells) + " |")
     lines += ["", "## Rank per task (by |estimate / exact - 1| at the best λ; 1 is best)", "",
               "| regularizer | " + " | ".join(f"{t} d={d}" for t, d in tasks) + " | mean rank |", "|---|" + "---|" * (len(tasks) + 1)]
-    ranks: dict[str, list[int]] = defaultdict(list)
+    rank: dict[tuple, dict[str, int]] = {}  # (task, d) → regularizer → rank
     for t, d in tasks:
         errors = sorted((abs(b[1]["ratio"] - 1), reg) for reg in regs if (b := best_lambda(table, t, d, reg)))
-        for i, (_, reg) in enumerate(errors):
-            ranks[reg].append(i + 1)
+        rank[(t, d)] = {reg: i + 1 for i, (_, reg) in enumerate(errors)}
     for reg in regs:
-        per_task = []
-        for t, d in tasks:
-            errors = sorted((abs(b[1]["ratio"] - 1), r) for r in regs if (b := best_lambda(table, t, d, r)))
-            per_task.append(str([r for _, r in errors].index(reg) + 1) if reg in [r for _, r in errors] else "")
-        mean_rank = statistics.mean(ranks[reg]) if ranks[reg] else float("nan")
-        lines.append(f"| {reg} | " + " | ".join(per_task) + f" | {mean_rank:.1f} |")
+        mine = [rank[task].get(reg) for task in tasks]
+        ranked = [r for r in mine if r is not None]
+        mean_rank = statistics.mean(ranked) if ranked else float("nan")
+        lines.append(f"| {reg} | " + " | ".join("" if r is None else str(r) for r in mine) + f" | {mean_rank:.1f} |")
     lines += ["", "## Every λ: estimate / exact W1, mean ± sd (standard error) over seeds; critic steps/s relative to no regularizer",
               ""]
     for t, d in tasks:
