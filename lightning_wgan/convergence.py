@@ -53,18 +53,20 @@ QUICK = Grid(["8gaussians"], [1, 10], [0], 40, 20, ["--model.generator.init_args
                                                    "--data.init_args.val_size=300"])
 
 
-def sweeps(grid: Grid) -> dict[str, dict[str, Any]]:
-    """The penalty sweep and the weight-clipping sweep, as the sweep runner reads them."""
+def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The penalty sweep and the weight-clipping sweep, as the sweep runner reads them
+    (all of the grid's seeds and data sets unless restricted)."""
+    seeds, datasets = seeds or grid.seeds, datasets or grid.datasets
     common = {"generator_steps": {"value": grid.generator_steps}, "eval_every": {"value": grid.eval_every},
-              "seed_everything": {"values": grid.seeds}}
+              "seed_everything": {"values": seeds}}
     penalties = {
         "config": {"values": [[INITS[i]] for i in INITS]},
-        "data.dataset": {"values": grid.datasets},
+        "data.dataset": {"values": datasets},
         "model.penalty": {"values": list(PENALTIES.values())},
         "model.penalty.weight": {"values": grid.lambdas},
         **common,
     }
-    clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in grid.datasets for i in INITS]}, **common}
+    clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in datasets for i in INITS]}, **common}
     return {name: {"program": "train.py", "method": "grid", "parameters": p} for name, p in (("penalties", penalties), ("clip", clip))}
 
 
@@ -72,8 +74,14 @@ RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--
 
 
 def run(grid: Grid, runs: Path, jobs: int) -> None:
-    for name, sweep in sweeps(grid).items():
-        run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
+    """The grid in rounds of one seed and one data set (every penalty, λ, initialization
+    and the clipping baseline): a grid stopped part-way leaves whole comparisons for the
+    first seeds rather than every seed of a few settings. A run's id does not depend on
+    the round it ran in, so finished runs are skipped whichever way the grid is cut."""
+    for seed in grid.seeds:
+        for dataset in grid.datasets:
+            for name, sweep in sweeps(grid, [seed], [dataset]).items():
+                run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
 
 
 # -- the report ------------------------------------------------------------------------

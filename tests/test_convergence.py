@@ -4,7 +4,7 @@ import pytest
 from conftest import REPO
 
 from lightning_wgan import convergence as C
-from lightning_wgan.sweep import expand, to_args
+from lightning_wgan.sweep import expand, run_id, to_args
 
 
 def summary(w1s, floor=0.1, step=250, penalty="gp", weight=10.0):
@@ -42,6 +42,15 @@ def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
             assert cli.datamodule.dataset == p.get("data.dataset", cli.datamodule.dataset)
     assert len(expand(C.sweeps(C.FULL)["penalties"])) == 2 * 2 * 2 * 4 * 3
 
+
+
+def test_the_rounds_run_exactly_the_full_grid():
+    """Cut into rounds of one seed and one data set, the grid has the same run ids (so a
+    run finished in one cut is skipped in another), none twice."""
+    for name, sweep in C.sweeps(C.FULL).items():
+        full = sorted(run_id(p) for p in expand(sweep))
+        rounds = sorted(run_id(p) for s in C.FULL.seeds for d in C.FULL.datasets for p in expand(C.sweeps(C.FULL, [s], [d])[name]))
+        assert rounds == full and len(set(full)) == len(full)
 
 @pytest.mark.slow
 def test_quick_driver_writes_its_report(tmp_path):
