@@ -74,12 +74,13 @@ RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--
 
 
 def run(grid: Grid, runs: Path, jobs: int) -> None:
-    """The grid in rounds of one seed and one data set (every penalty, λ, initialization
-    and the clipping baseline): a grid stopped part-way leaves whole comparisons for the
-    first seeds rather than every seed of a few settings. A run's id does not depend on
-    the round it ran in, so finished runs are skipped whichever way the grid is cut."""
-    for seed in grid.seeds:
-        for dataset in grid.datasets:
+    """The grid in rounds of one data set and one seed (every penalty, λ, initialization
+    and the clipping baseline), the reference data set's seeds first: a grid stopped
+    part-way leaves whole comparisons on 8gaussians rather than one seed of everything.
+    A run's id does not depend on the round it ran in, so finished runs are skipped
+    whichever way the grid is cut."""
+    for dataset in grid.datasets:
+        for seed in grid.seeds:
             for name, sweep in sweeps(grid, [seed], [dataset]).items():
                 run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
 
