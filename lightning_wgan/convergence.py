@@ -3,7 +3,7 @@ baseline, on 8gaussians and 25gaussians, from two initializations, over seeds.
 
     python -m lightning_wgan.convergence            # the full grid (resumable: hours), then the report
     python -m lightning_wgan.convergence --quick    # a few short runs, to check the pipeline
-    python -m lightning_wgan.convergence --report   # tables and figure from the runs done so far
+    python -m lightning_wgan.convergence --report   # tables and figures from the runs done so far
 
 Runs go through the local sweep runner (finished runs are skipped, so the grid can be
 completed across sessions) into ``docs/convergence_runs/`` (their ``summary.json`` and
@@ -11,7 +11,8 @@ completed across sessions) into ``docs/convergence_runs/`` (their ``summary.json
 ``convergence.png``, gives per data set, initialization, penalty and λ: the generator
 step at which the exact W1 first falls below twice the noise floor (or never), the final
 W1 over the last evaluations, mode coverage and the critic's estimate next to the exact
-W1; and the project's GP trajectories next to the reference port's.
+W1; and the project's GP trajectories next to the reference port's. The same tables fill
+the generated blocks of ``docs/results.md`` (through :mod:`lightning_wgan.paper`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, mean_sd, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect, expand, mean_sd, run_sweep  # noqa: E402
 
+RUNS = REPO / "docs" / "convergence_runs"
 INITS = {"default": "conf/init/default.yaml", "normal": "conf/init/normal.yaml"}
 PENALTIES = {"GP": "lightning_wgan.penalties.GradientPenalty", "LP": "lightning_wgan.penalties.LipschitzPenalty"}
 # The exact W1 of the PyTorch port of Gulrajani et al.'s toy script (caogang/wgan-gp,
@@ -107,89 +109,148 @@ def final(summary: dict[str, Any], key: str = "w1_exact") -> float:
     return sum(h[key] for h in summary["history"][-LAST_EVALUATIONS:]) / len(summary["history"][-LAST_EVALUATIONS:])
 
 
+def rows(runs: Path) -> list[dict[str, Any]]:
+    """The finished runs of both sweeps."""
+    return [r for name in ("penalties", "clip") if (runs / name).is_dir() for r in collect(runs / name)]
+
+
 def groups(rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """Summaries by (data set, initialization, penalty, λ), the seeds in order."""
     out: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
+    for r in sorted(rows, key=lambda r: describe(r)["seed"] or 0):
         d = describe(r)
         out[(d["dataset"], d["init"], d["penalty"], d["λ"])].append(r["summary"])
     return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3] or 0)))
 
 
 def fmt(values: list[float], digits: int = 3) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
     m, s = mean_sd(values)
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
-def tables(rows: list[dict[str, Any]]) -> str:
-    lines = ["| data | init | penalty | λ | seeds | steps to 2× floor (each seed) | final W1 / floor | final W1 | "
-             "modes covered | critic estimate / exact (final) |", "|" + "---|" * 10]
-    for (dataset, init, penalty, lam), runs in groups(rows).items():
-        reached = [time_to_floor(s) for s in runs]
-        lines.append(" | ".join([
-            f"| {dataset}", init, penalty, "-" if lam is None else f"{lam:g}", str(len(runs)),
-            ", ".join("never" if t is None else str(t) for t in reached),
-            fmt([final(s) / s["noise_floor"] for s in runs], 2), fmt([final(s) for s in runs]),
-            fmt([s.get("modes_covered", math.nan) for s in runs], 2),
-            fmt([final(s, "w1_critic") / final(s) for s in runs], 2),
-        ]) + " |")
+def settings(rows: list[dict[str, Any]]) -> list[tuple]:
+    """(data set, penalty, λ) in table order, with clipping last."""
+    keys = {(d, p, lam) for d, _, p, lam in groups(rows)}
+    return sorted(keys, key=lambda k: (k[0], k[1] == "clip", k[1], k[2] or 0))
+
+
+def by_init(rows: list[dict[str, Any]], cell: Any, head: list[str]) -> str:
+    """One row per (data set, penalty, λ), the columns ``head`` once per initialization,
+    each cell ``cell(summaries)``; "-" where no run of that initialization is done yet."""
+    g = groups(rows)
+    lines = ["| data | penalty | λ | " + " | ".join(f"{h} ({init})" for init in INITS for h in head) + " |",
+             "|" + "---|" * (3 + len(head) * len(INITS))]
+    for dataset, penalty, lam in settings(rows):
+        cells = []
+        for init in INITS:
+            runs = g.get((dataset, init, penalty, lam))
+            cells += cell(runs) if runs else ["-"] * len(head)
+        lines.append(f"| {dataset} | {penalty} | {'-' if lam is None else f'{lam:g}'} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def time_table(rows: list[dict[str, Any]]) -> str:
+    """The generator step at which the exact W1 first fell below 2× the noise floor, each seed."""
+    return by_init(rows, lambda runs: [", ".join("never" if t is None else str(t) for t in map(time_to_floor, runs))],
+                   ["steps to 2× floor, seeds " + "/".join(map(str, sorted({r.get("seed_everything") for r in rows})))])
+
+
+def final_table(rows: list[dict[str, Any]]) -> str:
+    """Mean ± std over seeds of the final exact W1, its ratio to the noise floor, mode
+    coverage and the critic's estimate over the exact W1."""
+    def cell(runs: list[dict[str, Any]]) -> list[str]:
+        return [str(len(runs)), fmt([final(s) for s in runs]), fmt([final(s) / s["noise_floor"] for s in runs], 2),
+                fmt([s.get("modes_covered", math.nan) for s in runs], 2), fmt([final(s, "w1_critic") / final(s) for s in runs], 2)]
+    return by_init(rows, cell, ["seeds", "final W1", "W1 / floor", "modes", "critic / exact"])
 
 
 def reference_table(rows: list[dict[str, Any]]) -> str:
-    """The project's GP trajectories (N(0, 0.02) init, 8gaussians) next to the reference port's."""
-    steps = sorted({s for ref in REFERENCE.values() for s in ref})
+    """The project's GP trajectories (8gaussians, both initializations) next to the reference port's."""
+    steps = sorted({s for ref in REFERENCE.values() for s in ref} | {3500, 4000, 4500, 5000})
+    g = groups(rows)
     lines = ["| run | " + " | ".join(map(str, steps)) + " |", "|---|" + "---|" * len(steps)]
     for lam, ref in REFERENCE.items():
         lines.append(f"| reference port, GP λ {lam:g}, seed 0 | " + " | ".join(f"{ref[s]:.3f}" if s in ref else "" for s in steps) + " |")
-        runs = groups(rows).get(("8gaussians", "normal", "GP", lam), [])
-        for summary in runs:
-            by_step = {h["step"]: h["w1_exact"] for h in summary["history"]}
-            lines.append(f"| this project, GP λ {lam:g}, N(0, 0.02) init, seed {summary['seed']} | "
-                         + " | ".join(f"{by_step[s]:.3f}" if s in by_step else "" for s in steps) + " |")
+        for init, name in (("normal", "N(0, 0.02) init"), ("default", "PyTorch default init")):
+            for summary in g.get(("8gaussians", init, "GP", lam), []):
+                by_step = {h["step"]: h["w1_exact"] for h in summary["history"]}
+                lines.append(f"| this project, GP λ {lam:g}, {name}, seed {summary['seed']} | "
+                             + " | ".join(f"{by_step[s]:.3f}" if s in by_step else "" for s in steps) + " |")
     return "\n".join(lines) + "\n"
 
 
-def figure(rows: list[dict[str, Any]], path: Path) -> None:
-    """W1 / noise floor over the whole run, one line per penalty × λ, the seeds' range shaded."""
-    panels = sorted({(d["dataset"], d["init"]) for d in map(describe, rows)})
-    if not panels:
-        return
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
+def status(rows: list[dict[str, Any]]) -> str:
+    """How much of the full grid is done, and the command that continues it."""
+    total = sum(len(expand(s)) for s in sweeps(FULL).values())
+    seeds = defaultdict(set)
+    for r in rows:
+        d = describe(r)
+        seeds[d["dataset"]].add(d["seed"])
+    done = "; ".join(f"{ds}: seeds {', '.join(map(str, sorted(v)))}" for ds, v in sorted(seeds.items())) or "none"
+    return (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
+            f"at the reference settings, evaluated every {FULL.eval_every}. `python -m lightning_wgan.convergence` "
+            "continues the grid (finished runs are skipped).\n")
+
+
+def blocks(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The generated blocks of docs/results.md."""
+    return {"convergence-status": status(rows), "convergence-time": time_table(rows), "convergence-final": final_table(rows),
+            "convergence-reference": reference_table(rows)}
+
+
+def panels(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(data set, initialization) pairs that have runs."""
+    return sorted({(d["dataset"], d["init"]) for d in map(describe, rows)})
+
+
+def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: str) -> None:
+    """Exact W1 / noise floor over the whole run, one line per penalty × λ (the mean over
+    seeds), the seeds' range shaded; the dashed line is 2× the floor."""
     colors = {"GP": plt.cm.Blues, "LP": plt.cm.Reds}
-    for ax, (dataset, init) in zip(axes[0], panels, strict=True):
-        for (ds, it, penalty, lam), runs in groups(rows).items():
-            if (ds, it) != (dataset, init):
-                continue
-            steps = [h["step"] for h in runs[0]["history"]]
-            curves = [[h["w1_exact"] / s["noise_floor"] for h in s["history"]][: len(steps)] for s in runs]
-            n = min(len(c) for c in curves)
-            mean = [sum(c[i] for c in curves) / len(curves) for i in range(n)]
-            color = "gray" if penalty == "clip" else colors[penalty](0.35 + 0.15 * math.log10(lam * 10))
-            label = "clip" if penalty == "clip" else f"{penalty} λ={lam:g}"
-            ax.plot(steps[:n], mean, color=color, label=label)
-            ax.fill_between(steps[:n], [min(c[i] for c in curves) for i in range(n)], [max(c[i] for c in curves) for i in range(n)],
-                            color=color, alpha=0.15)
-        ax.axhline(2.0, color="black", lw=0.8, ls="--")
-        ax.set_yscale("log")
-        ax.set_xlabel("generator step")
-        ax.set_ylabel("exact W1 / noise floor")
-        ax.set_title(f"{dataset}, {init} init (mean; seeds' range shaded)", fontsize=10)
-        ax.legend(fontsize=7, ncol=2)
+    for (ds, it, penalty, lam), runs in groups(rows).items():
+        if (ds, it) != (dataset, init):
+            continue
+        n = min(len(s["history"]) for s in runs)
+        steps = [h["step"] for h in runs[0]["history"][:n]]
+        curves = [[h["w1_exact"] / s["noise_floor"] for h in s["history"][:n]] for s in runs]
+        mean = [sum(c[i] for c in curves) / len(curves) for i in range(n)]
+        color = "gray" if penalty == "clip" else colors[penalty](0.35 + 0.15 * math.log10(lam * 10))
+        label = ("clip" if penalty == "clip" else f"{penalty} λ={lam:g}") + f" ({len(runs)})"
+        ax.plot(steps, mean, color=color, label=label)
+        ax.fill_between(steps, [min(c[i] for c in curves) for i in range(n)], [max(c[i] for c in curves) for i in range(n)],
+                        color=color, alpha=0.15, lw=0)
+    ax.axhline(2.0, color="black", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("exact W1 / noise floor")
+    ax.set_title(f"GAN training: {dataset}, {init} init (mean; seeds' range shaded)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2, title="(seeds)", title_fontsize=7)
+
+
+def figure(rows: list[dict[str, Any]], path: Path) -> None:
+    """One panel of :func:`trajectories` per data set and initialization."""
+    if not (todo := panels(rows)):
+        return
+    fig, axes = plt.subplots(1, len(todo), figsize=(5.5 * len(todo), 4.5), squeeze=False)
+    for ax, (dataset, init) in zip(axes[0], todo, strict=True):
+        trajectories(ax, rows, dataset, init)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
 
 
 def report(runs: Path, results: Path) -> int:
-    rows = [r for name in ("penalties", "clip") if (runs / name).is_dir() for r in collect(runs / name)]
-    for r in rows:
-        r["summary"]["seed"] = r.get("seed_everything")
+    done = rows(runs)
     results.mkdir(parents=True, exist_ok=True)
-    text = ["# GAN training at convergence", "", f"Generated by `python -m lightning_wgan.convergence` from {len(rows)} runs.",
-            f"Final values are means over the last {LAST_EVALUATIONS} evaluations; the noise floor is the mean of 5 draws.",
-            "", tables(rows), "## Against the reference port", "", reference_table(rows)]
+    text = ["# GAN training at convergence", "", f"Generated by `python -m lightning_wgan.convergence --report`. {status(done)}",
+            f"Final values are means over the last {LAST_EVALUATIONS} evaluations; the noise floor is the mean of 5 draws; "
+            "± is the standard deviation over seeds.", "", "## Generator steps until the exact W1 is below 2× the noise floor", "",
+            time_table(done), "## At the end of the run", "", final_table(done), "## Against the reference port", "",
+            reference_table(done)]
     (results / "convergence.md").write_text("\n".join(text))
-    figure(rows, results / "convergence.png")
-    return len(rows)
+    figure(done, results / "convergence.png")
+    return len(done)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -201,12 +262,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
-    runs = Path(args.runs) if args.runs else REPO / ("sweeps/convergence_quick" if args.quick else "docs/convergence_runs")
+    runs = Path(args.runs) if args.runs else (REPO / "sweeps/convergence_quick" if args.quick else RUNS)
     results = Path(args.results) if args.results else (runs if args.quick else REPO / "docs" / "results")
     if not args.report:
         run(grid, runs, args.jobs)
     n = report(runs, results)
     print(f"results: {results / 'convergence.md'} ({n} runs)")
+    if not (args.quick or args.runs or args.results):
+        from lightning_wgan import paper  # it draws on this module: imported here, not at the top
+
+        paper.main(["--report"])  # docs/results.md and paper.png from the same runs
 
 
 if __name__ == "__main__":

@@ -1,20 +1,22 @@
 """The paper's experiment in one command: GP vs LP (and weight clipping) across λ.
 
-    python -m lightning_wgan.paper                 # all four sweeps, then tables + figure
-    python -m lightning_wgan.paper --report        # tables + figure from the runs done so far
+    python -m lightning_wgan.paper                 # the critic-only sweeps, then the report
+    python -m lightning_wgan.paper --report        # the report from the runs done so far
 
-Runs ``conf/sweeps/paper_*.yaml`` through the local sweep runner (finished runs are
-skipped on a rerun) into ``sweeps/``, then writes to ``docs/results/``:
-``estimate.csv|md`` (critic-only: the estimate's error against the exact W1),
-``gan.csv|md`` (full training: the generator's final exact W1 against the noise
-floor) and ``paper.png``. Timing on a 2-core CPU is in docs/results.md.
+Critic-only: runs ``conf/sweeps/paper_estimate*.yaml`` through the local sweep runner
+(finished runs are skipped on a rerun) into ``docs/paper_runs/`` (their summaries are
+kept in git), and writes ``docs/results/estimate.csv|md``. Full GAN training is the
+convergence grid of :mod:`lightning_wgan.convergence` (``docs/convergence_runs/``). The
+report draws ``docs/results/paper.png`` from both and rewrites the generated blocks of
+``docs/results.md`` (the tables between ``<!-- begin NAME -->`` and ``<!-- end NAME -->``),
+so that the page's numbers are always those of the runs in git.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import statistics
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lightning_wgan import convergence  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, collect, mean_sd, run_sweep, short  # noqa: E402
 
 ESTIMATE = ("paper_estimate", "paper_estimate_clip")
-GAN = ("paper_gan", "paper_gan_clip")
+RUNS = REPO / "docs" / "paper_runs"
+RESULTS = REPO / "docs" / "results"
 PENALTY = {"GradientPenalty": "GP", "LipschitzPenalty": "LP", "WeightClipping": "clip"}
 
 
@@ -81,21 +85,6 @@ def estimate_table(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     return table
 
 
-def gan_table(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Full training: the generator's final exact W1 against the noise floor."""
-    table = []
-    for (setting, penalty, weight), runs in group(rows).items():
-        table.append({
-            **key_columns(setting, penalty, weight, runs),
-            "w1_exact (final)": fmt([r["w1_exact"] for r in runs]),
-            "noise_floor": f"{runs[0]['noise_floor']:.4f}",
-            "w1_exact / noise_floor": fmt([r["w1_over_floor"] for r in runs], 2),
-            "w1_critic (final)": fmt([r["w1_critic"] for r in runs]),
-            "modes_covered": fmt([r.get("modes_covered", float("nan")) for r in runs], 2),
-        })
-    return table
-
-
 def write_table(table: list[dict[str, str]], stem: Path) -> None:
     if not table:
         return
@@ -111,79 +100,83 @@ def write_table(table: list[dict[str, str]], stem: Path) -> None:
 
 
 def figure(estimate_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], path: Path) -> None:
+    """Top: the critic's estimate / exact W1 against λ, one panel per critic-only setting.
+    Bottom: full GAN training, exact W1 / noise floor over the whole run, one panel per
+    data set and initialization (:func:`lightning_wgan.convergence.trajectories`)."""
     settings = sorted({describe(r)["setting"] for r in estimate_rows})
-    datasets = sorted({describe(r)["setting"] for r in gan_rows})
-    fig, axes = plt.subplots(1, len(settings) + 1, figsize=(5 * (len(settings) + 1), 4), squeeze=False)
-    axes = axes[0]
-    for ax, setting in zip(axes, settings, strict=False):
-        for (s, penalty, _), runs in group(estimate_rows).items():
-            if s != setting:
-                continue
-            ratio, _sd = mean_sd([r["ratio"] for r in runs])
-            if penalty == "clip":
-                ax.axhline(ratio, color="gray", ls=":", label=f"clip: {ratio:.2f}")
-        for penalty, color in (("GP", "tab:blue"), ("LP", "tab:red")):
-            pts = sorted(
-                (w, *mean_sd([r["ratio"] for r in runs]))
-                for (s, p, w), runs in group(estimate_rows).items()
-                if s == setting and p == penalty
-            )
-            if pts:
-                ws, ms, sds = zip(*pts, strict=True)
-                ax.errorbar(ws, ms, yerr=sds, marker="o", capsize=3, color=color, label=penalty)
-        ax.axhline(1.0, color="black", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_xlabel("λ")
-        ax.set_ylabel("critic estimate / exact W1")
-        ax.set_title(f"critic only: {setting}", fontsize=10)
-        ax.legend(fontsize=8)
-    ax = axes[-1]
-    for dataset, style in zip(datasets, ("-", "--"), strict=False):
-        for penalty, color in (("GP", "tab:blue"), ("LP", "tab:red")):
-            curves = [r["summary"] for r in gan_rows if describe(r)["setting"] == dataset and describe(r)["penalty"] == penalty
-                      and describe(r)["weight"] == 10]
-            if not curves:
-                continue
-            steps = [h["step"] for h in curves[0]["history"]]
-            ys = [statistics.mean(c["history"][i]["w1_exact"] / c["noise_floor"] for c in curves) for i in range(len(steps))]
-            ax.plot(steps, ys, style, color=color, marker=".", label=f"{penalty} λ=10, {dataset}")
-    ax.axhline(1.0, color="black", lw=0.8)
-    ax.set_yscale("log")
-    ax.set_xlabel("generator step")
-    ax.set_ylabel("exact W1 / noise floor")
-    ax.set_title("full GAN training (mean over seeds)", fontsize=10)
-    ax.legend(fontsize=8)
+    panels = convergence.panels(gan_rows)
+    columns = max(len(settings), len(panels), 1)
+    fig, axes = plt.subplots(2, columns, figsize=(5 * columns, 8.5), squeeze=False)
+    for ax, setting in zip(axes[0], settings, strict=False):
+        estimate_panel(ax, estimate_rows, setting)
+    for ax, (dataset, init) in zip(axes[1], panels, strict=False):
+        convergence.trajectories(ax, gan_rows, dataset, init)
+    for ax in [*axes[0][len(settings):], *axes[1][len(panels):]]:
+        ax.set_axis_off()
     fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+    save_figure(fig, path, dpi=100)
 
 
-def report(runs: Path, results: Path, estimate: tuple[str, ...] = ESTIMATE, gan: tuple[str, ...] = GAN) -> tuple[list, list]:
-    est_rows = [r for name in estimate if (runs / name).is_dir() for r in collect(runs / name)]
-    gan_rows = [r for name in gan if (runs / name).is_dir() for r in collect(runs / name)]
-    est, g = estimate_table(est_rows), gan_table(gan_rows)
+def estimate_panel(ax: plt.Axes, rows: list[dict[str, Any]], setting: str) -> None:
+    for (s, penalty, _), runs in group(rows).items():
+        if s == setting and penalty == "clip":
+            ratio, _sd = mean_sd([r["ratio"] for r in runs])
+            ax.axhline(ratio, color="gray", ls=":", label=f"clip: {ratio:.2f}")
+    for penalty, color in (("GP", "tab:blue"), ("LP", "tab:red")):
+        pts = sorted((w, *mean_sd([r["ratio"] for r in runs])) for (s, p, w), runs in group(rows).items() if s == setting and p == penalty)
+        if pts:
+            ws, ms, sds = zip(*pts, strict=True)
+            ax.errorbar(ws, ms, yerr=sds, marker="o", capsize=3, color=color, label=penalty)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("λ")
+    ax.set_ylabel("critic estimate / exact W1")
+    ax.set_title(f"critic only: {setting}", fontsize=10)
+    ax.legend(fontsize=8)
+
+
+def fill_blocks(page: Path, blocks: dict[str, str]) -> None:
+    """Replace the text between ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` in
+    ``page`` by ``blocks[NAME]``; a block the page does not mark is an error, so a
+    renamed marker cannot silently leave stale numbers behind."""
+    text = page.read_text()
+    for name, block in blocks.items():
+        pattern = re.compile(rf"(<!-- begin {name} -->\n).*?(<!-- end {name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"{page} has no '<!-- begin {name} -->' ... '<!-- end {name} -->' block")
+        text = pattern.sub(lambda m, block=block: m.group(1) + block.rstrip("\n") + "\n" + m.group(2), text)
+    page.write_text(text)
+
+
+def report(runs: Path = RUNS, results: Path = RESULTS, gan_runs: Path = convergence.RUNS, page: Path | None = None) -> list:
+    """Tables and figure from the runs done so far; the generated blocks of ``page``."""
+    est_rows = [r for name in ESTIMATE if (runs / name).is_dir() for r in collect(runs / name)]
+    gan_rows = convergence.rows(gan_runs)
+    est = estimate_table(est_rows)
     write_table(est, results / "estimate")
-    write_table(g, results / "gan")
+    convergence.report(gan_runs, results)
     if est_rows or gan_rows:
         figure(est_rows, gan_rows, results / "paper.png")
-    return est, g
+    if page is not None:
+        fill_blocks(page, {"estimate": (results / "estimate.md").read_text(), **convergence.blocks(gan_rows)})
+    return est
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="GP vs LP across λ: critic-only and full GAN sweeps, table and figure.")
-    parser.add_argument("--runs", default="sweeps", help="where the sweeps' runs go")
-    parser.add_argument("--results", default=str(REPO / "docs" / "results"), help="where tables and figure go")
+    parser = argparse.ArgumentParser(description="GP vs LP across λ: the critic-only sweeps; tables, figure and docs/results.md.")
+    parser.add_argument("--runs", default=str(RUNS), help="where the critic-only runs go (kept in git)")
+    parser.add_argument("--results", default=str(RESULTS), help="where tables and figure go")
+    parser.add_argument("--page", default=str(REPO / "docs" / "results.md"), help="the page whose generated blocks are rewritten")
     parser.add_argument("--report", action="store_true", help="only build tables and figure from finished runs")
-    parser.add_argument("--only", choices=("estimate", "gan"), help="run only one of the two modes")
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each gets cores/jobs threads)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (each gets cores/jobs threads)")
     args, extra = parser.parse_known_args(argv)
     runs, results = Path(args.runs), Path(args.results)
     if not args.report:
-        names = {"estimate": ESTIMATE, "gan": GAN}.get(args.only, ESTIMATE + GAN)
-        for name in names:
-            sweep = REPO / "conf" / "sweeps" / f"{name}.yaml"
-            run_sweep(sweep, runs / name, ["--trainer.enable_progress_bar=false", *extra], jobs=args.jobs)
-    est, g = report(runs, results)
-    print(f"results: {results} ({len(est)} critic-only rows, {len(g)} GAN rows)")
+        for name in ESTIMATE:
+            run_sweep(REPO / "conf" / "sweeps" / f"{name}.yaml", runs / name, ["--trainer.enable_progress_bar=false", *extra],
+                      jobs=args.jobs, in_process=True)
+    est = report(runs, results, page=Path(args.page))
+    print(f"results: {results} ({len(est)} critic-only rows) and {args.page}")
 
 
 if __name__ == "__main__":

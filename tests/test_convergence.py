@@ -21,12 +21,34 @@ def test_time_to_twice_the_floor_and_the_final_mean_by_hand():
     assert C.final(s, "w1_critic") == pytest.approx(C.final(s) / 2)
 
 
-def test_tables_group_runs_by_init_penalty_and_lambda():
-    rows = [{"config": [C.INITS[init]], "seed_everything": seed, "summary": summary([0.5, 0.15 + seed / 100], weight=10.0)}
-            for init in C.INITS for seed in (0, 1)]
-    text = C.tables(rows)
-    assert "| 8gaussians | default | GP | 10 | 2 | 500, 500 |" in text
-    assert "| 8gaussians | normal | GP | 10 | 2 | 500, 500 |" in text
+def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
+    """Runs as the sweep runner collects them: one per seed, W1 falling to ``final``."""
+    rows = []
+    for seed, last in enumerate(finals):
+        s = summary([0.5, 0.3, last, last, last, last], penalty=penalty, weight=weight)
+        s["dataset"], s["seed"] = dataset, seed
+        rows.append({"config": [C.INITS[init]], "seed_everything": seed, "summary": s})
+    return rows
+
+
+def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization():
+    rows = rows_of([0.15, 0.25]) + rows_of([0.12], init="default") + rows_of([0.3, 0.3], penalty="lp", weight=0.1)
+    time, final = C.time_table(rows), C.final_table(rows)
+    # GP λ 10: default init one seed (below 0.2 at step 750); normal init seeds 0 and 1 (0.25 never is)
+    assert "| 8gaussians | GP | 10 | 750 | 750, never |" in time
+    assert "| 8gaussians | LP | 0.1 | - | never, never |" in time
+    # final W1 over the last 4 evaluations: 0.15 and 0.25 → 0.200 ± 0.071 (sample std), W1 / floor 2.00 ± 0.71
+    default, normal = "1 | 0.120 | 1.20 | 1.00 | 0.50", "2 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00"
+    assert f"| 8gaussians | GP | 10 | {default} | {normal} |" in final
+    assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
+
+
+def test_reference_table_puts_the_project_next_to_the_reference():
+    rows = rows_of([0.15], weight=0.1)
+    lines = C.reference_table(rows).splitlines()
+    assert lines[2].startswith("| reference port, GP λ 0.1, seed 0 | 0.356 | 0.209 |")
+    assert lines[3] == "| this project, GP λ 0.1, N(0, 0.02) init, seed 0 | 0.300 | 0.150 | 0.150 |  |  |  |  |  |  |  |"
+    assert lines[4].startswith("| reference port, GP λ 10, seed 0 |")
 
 
 def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
@@ -43,7 +65,6 @@ def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
     assert len(expand(C.sweeps(C.FULL)["penalties"])) == 2 * 2 * 2 * 4 * 3
 
 
-
 def test_the_rounds_run_exactly_the_full_grid():
     """Cut into rounds of one seed and one data set, the grid has the same run ids (so a
     run finished in one cut is skipped in another), none twice."""
@@ -51,6 +72,7 @@ def test_the_rounds_run_exactly_the_full_grid():
         full = sorted(run_id(p) for p in expand(sweep))
         rounds = sorted(run_id(p) for s in C.FULL.seeds for d in C.FULL.datasets for p in expand(C.sweeps(C.FULL, [s], [d])[name]))
         assert rounds == full and len(set(full)) == len(full)
+
 
 @pytest.mark.slow
 def test_quick_driver_writes_its_report(tmp_path):

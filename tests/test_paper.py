@@ -1,0 +1,58 @@
+"""The report behind docs/results.md: its generated blocks come from the runs on disk."""
+
+import json
+
+import pytest
+
+from lightning_wgan import convergence, paper
+
+
+def write_run(folder, params, summary):
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(json.dumps(params))
+    (folder / "summary.json").write_text(json.dumps(summary))
+    (folder / "done").touch()
+
+
+PAGE = """# page
+hand-written text
+<!-- begin estimate -->
+stale
+<!-- end estimate -->
+more text
+""" + "".join(f"<!-- begin {name} -->\nstale\n<!-- end {name} -->\n" for name in convergence.blocks([]))
+
+
+def test_fill_blocks_replaces_only_the_marked_text_and_refuses_a_missing_marker(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("a\n<!-- begin x -->\nold\nlines\n<!-- end x -->\nb\n<!-- begin y -->\n<!-- end y -->\n")
+    paper.fill_blocks(page, {"x": "new\n", "y": "why"})
+    assert page.read_text() == "a\n<!-- begin x -->\nnew\n<!-- end x -->\nb\n<!-- begin y -->\nwhy\n<!-- end y -->\n"
+    with pytest.raises(ValueError, match="no '<!-- begin z -->'"):
+        paper.fill_blocks(page, {"z": "text"})
+
+
+def test_report_fills_the_page_from_the_runs(tmp_path):
+    runs, gan_runs, results, page = tmp_path / "paper", tmp_path / "conv", tmp_path / "results", tmp_path / "page.md"
+    page.write_text(PAGE)
+    for seed, ratio in enumerate((1.1, 1.3)):
+        write_run(runs / "paper_estimate" / f"e{seed}",
+                  {"config": "conf/estimate/pair.yaml", "model.penalty": "lightning_wgan.penalties.LipschitzPenalty",
+                   "model.penalty.weight": 10, "seed_everything": seed},
+                  {"w1_exact": 0.5, "w1_critic": 0.5 * ratio, "ratio": ratio, "rel_error": ratio - 1, "w1_critic_se": 0.001,
+                   "penalty": "lp", "weight": 10.0})
+    for seed, last in enumerate((0.1, 0.3)):
+        history = [{"step": 250 * (i + 1), "w1_exact": w, "w1_critic": w} for i, w in enumerate([0.9, 0.5, last, last, last, last])]
+        write_run(gan_runs / "penalties" / f"g{seed}",
+                  {"config": [convergence.INITS["default"]], "model.penalty.weight": 1, "seed_everything": seed},
+                  {"history": history, "noise_floor": 0.1, "penalty": "gp", "weight": 1.0, "dataset": "25gaussians",
+                   "seed": seed, "modes_covered": 0.5, "w1_exact": last, "finished": True})
+    paper.report(runs, results, gan_runs, page)
+    text = page.read_text()
+    assert "stale" not in text and text.startswith("# page\nhand-written text\n") and "more text" in text
+    # the std of two values a, b is |a - b| / √2: 0.1 / √2 = 0.0707 for the estimates 0.55, 0.65
+    assert "| 8gaussians vs 25gaussians | LP | 10 | 2 | 0.5000 ± 0.0000 | 0.6000 ± 0.0707 | 1.2000 ± 0.1414 |" in text
+    assert "| 25gaussians | GP | 1 | 750, never | - |" in text  # seed 0 below 2 × 0.1 at its third evaluation
+    assert "| 25gaussians | GP | 1 | 2 | 0.200 ± 0.141 | 2.00 ± 1.41 | 0.50 ± 0.00 | 1.00 ± 0.00 | - |" in text
+    assert "2 of the grid's 108 runs are done (25gaussians: seeds 0, 1)" in text
+    assert (results / "paper.png").stat().st_size > 20_000 and (results / "convergence.md").exists()
