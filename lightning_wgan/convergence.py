@@ -109,6 +109,19 @@ def final(summary: dict[str, Any], key: str = "w1_exact") -> float:
     return sum(h[key] for h in summary["history"][-LAST_EVALUATIONS:]) / len(summary["history"][-LAST_EVALUATIONS:])
 
 
+def still_falling(summary: dict[str, Any]) -> bool:
+    """Whether W1 was still falling at the end of the run: the mean over the last
+    evaluations is below the mean over the ones before them by more than twice the
+    standard deviation of such a difference when W1 only fluctuates like the noise floor
+    (the floor's spread over draws, ``noise_floor_sd``, for each evaluation)."""
+    w1 = [h["w1_exact"] for h in summary["history"]]
+    n = LAST_EVALUATIONS
+    if len(w1) < 2 * n:
+        return False
+    drop = sum(w1[-2 * n:-n]) / n - sum(w1[-n:]) / n
+    return drop > 2 * summary["noise_floor_sd"] * math.sqrt(2 / n)
+
+
 def rows(runs: Path) -> list[dict[str, Any]]:
     """The finished runs of both sweeps."""
     return [r for name in ("penalties", "clip") if (runs / name).is_dir() for r in collect(runs / name)]
@@ -159,11 +172,13 @@ def time_table(rows: list[dict[str, Any]]) -> str:
 
 def final_table(rows: list[dict[str, Any]]) -> str:
     """Mean ± std over seeds of the final exact W1, its ratio to the noise floor, mode
-    coverage and the critic's estimate over the exact W1."""
+    coverage and the critic's estimate over the exact W1; how many seeds were still
+    falling at the end (:func:`still_falling`)."""
     def cell(runs: list[dict[str, Any]]) -> list[str]:
         return [str(len(runs)), fmt([final(s) for s in runs]), fmt([final(s) / s["noise_floor"] for s in runs], 2),
-                fmt([s.get("modes_covered", math.nan) for s in runs], 2), fmt([final(s, "w1_critic") / final(s) for s in runs], 2)]
-    return by_init(rows, cell, ["seeds", "final W1", "W1 / floor", "modes", "critic / exact"])
+                fmt([s.get("modes_covered", math.nan) for s in runs], 2), fmt([final(s, "w1_critic") / final(s) for s in runs], 2),
+                str(sum(map(still_falling, runs)))]
+    return by_init(rows, cell, ["seeds", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"])
 
 
 def reference_table(rows: list[dict[str, Any]]) -> str:

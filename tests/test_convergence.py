@@ -9,8 +9,8 @@ from lightning_wgan.sweep import expand, run_id, to_args
 
 def summary(w1s, floor=0.1, step=250, penalty="gp", weight=10.0):
     history = [{"step": step * (i + 1), "w1_exact": w, "w1_critic": w / 2} for i, w in enumerate(w1s)]
-    return {"history": history, "noise_floor": floor, "penalty": penalty, "weight": weight, "dataset": "8gaussians",
-            "modes_covered": 1.0}
+    return {"history": history, "noise_floor": floor, "noise_floor_sd": floor / 10, "penalty": penalty, "weight": weight,
+            "dataset": "8gaussians", "modes_covered": 1.0}
 
 
 def test_time_to_twice_the_floor_and_the_final_mean_by_hand():
@@ -19,6 +19,14 @@ def test_time_to_twice_the_floor_and_the_final_mean_by_hand():
     assert C.time_to_floor(summary([1.0, 0.3])) is None
     assert C.final(s) == pytest.approx((0.18 + 0.16 + 0.14 + 0.12) / 4)
     assert C.final(s, "w1_critic") == pytest.approx(C.final(s) / 2)
+
+
+def test_still_falling_means_a_drop_beyond_the_noise_of_two_means_of_four():
+    # noise_floor_sd 0.01: the threshold is 2 × 0.01 × √(2/4) = 0.01414 between the two means
+    flat = [0.5, 0.4, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2]
+    assert not C.still_falling(summary([*flat[:4], 0.21, 0.21, 0.21, 0.21, 0.2, 0.2, 0.2, 0.2]))  # drop 0.01
+    assert C.still_falling(summary([*flat[:4], 0.22, 0.22, 0.22, 0.22, 0.2, 0.2, 0.2, 0.2]))  # drop 0.02
+    assert not C.still_falling(summary([0.9, 0.1, 0.1]))  # too short to tell
 
 
 def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
@@ -38,7 +46,7 @@ def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization()
     assert "| 8gaussians | GP | 10 | 750 | 750, never |" in time
     assert "| 8gaussians | LP | 0.1 | - | never, never |" in time
     # final W1 over the last 4 evaluations: 0.15 and 0.25 → 0.200 ± 0.071 (sample std), W1 / floor 2.00 ± 0.71
-    default, normal = "1 | 0.120 | 1.20 | 1.00 | 0.50", "2 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00"
+    default, normal = "1 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
     assert f"| 8gaussians | GP | 10 | {default} | {normal} |" in final
     assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
 

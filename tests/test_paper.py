@@ -45,7 +45,7 @@ def test_report_fills_the_page_from_the_runs(tmp_path):
         history = [{"step": 250 * (i + 1), "w1_exact": w, "w1_critic": w} for i, w in enumerate([0.9, 0.5, last, last, last, last])]
         write_run(gan_runs / "penalties" / f"g{seed}",
                   {"config": [convergence.INITS["default"]], "model.penalty.weight": 1, "seed_everything": seed},
-                  {"history": history, "noise_floor": 0.1, "penalty": "gp", "weight": 1.0, "dataset": "25gaussians",
+                  {"history": history, "noise_floor": 0.1, "noise_floor_sd": 0.01, "penalty": "gp", "weight": 1.0, "dataset": "25gaussians",
                    "seed": seed, "modes_covered": 0.5, "w1_exact": last, "finished": True})
     paper.report(runs, results, gan_runs, page)
     text = page.read_text()
@@ -53,6 +53,6 @@ def test_report_fills_the_page_from_the_runs(tmp_path):
     # the std of two values a, b is |a - b| / √2: 0.1 / √2 = 0.0707 for the estimates 0.55, 0.65
     assert "| 8gaussians vs 25gaussians | LP | 10 | 2 | 0.5000 ± 0.0000 | 0.6000 ± 0.0707 | 1.2000 ± 0.1414 |" in text
     assert "| 25gaussians | GP | 1 | 750, never | - |" in text  # seed 0 below 2 × 0.1 at its third evaluation
-    assert "| 25gaussians | GP | 1 | 2 | 0.200 ± 0.141 | 2.00 ± 1.41 | 0.50 ± 0.00 | 1.00 ± 0.00 | - |" in text
+    assert "| 25gaussians | GP | 1 | 2 | 0.200 ± 0.141 | 2.00 ± 1.41 | 0.50 ± 0.00 | 1.00 ± 0.00 | 0 | - |" in text
     assert "2 of the grid's 108 runs are done (25gaussians: seeds 0, 1)" in text
     assert (results / "paper.png").stat().st_size > 20_000 and (results / "convergence.md").exists()
