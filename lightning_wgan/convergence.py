@@ -204,9 +204,15 @@ def status(rows: list[dict[str, Any]]) -> str:
         d = describe(r)
         seeds[d["dataset"]].add(d["seed"])
     done = "; ".join(f"{ds}: seeds {', '.join(map(str, sorted(v)))}" for ds, v in sorted(seeds.items())) or "none"
-    return (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
+    text = (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
             f"at the reference settings, evaluated every {FULL.eval_every}. `python -m lightning_wgan.convergence` "
-            "continues the grid (finished runs are skipped).\n")
+            "continues the grid (finished runs are skipped).")
+    if rows:
+        hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
+        speed = mean_sd([r["summary"]["critic_steps_per_s"] for r in rows])[0]
+        text += (f" Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average at "
+                 f"{speed:.1f} critic steps/s (one thread a run; see the text for the machine).")
+    return text + "\n"
 
 
 def blocks(rows: list[dict[str, Any]]) -> dict[str, str]:

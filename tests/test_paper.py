@@ -46,7 +46,8 @@ def test_report_fills_the_page_from_the_runs(tmp_path):
         write_run(gan_runs / "penalties" / f"g{seed}",
                   {"config": [convergence.INITS["default"]], "model.penalty.weight": 1, "seed_everything": seed},
                   {"history": history, "noise_floor": 0.1, "noise_floor_sd": 0.01, "penalty": "gp", "weight": 1.0, "dataset": "25gaussians",
-                   "seed": seed, "modes_covered": 0.5, "w1_exact": last, "finished": True})
+                   "seed": seed, "modes_covered": 0.5, "w1_exact": last, "finished": True, "wall_time_s": 900 * (seed + 1),
+                   "critic_steps_per_s": 20 + seed})
     paper.report(runs, results, gan_runs, page)
     text = page.read_text()
     assert "stale" not in text and text.startswith("# page\nhand-written text\n") and "more text" in text
@@ -55,4 +56,5 @@ def test_report_fills_the_page_from_the_runs(tmp_path):
     assert "| 25gaussians | GP | 1 | 750, never | - |" in text  # seed 0 below 2 × 0.1 at its third evaluation
     assert "| 25gaussians | GP | 1 | 2 | 0.200 ± 0.141 | 2.00 ± 1.41 | 0.50 ± 0.00 | 1.00 ± 0.00 | 0 | - |" in text
     assert "2 of the grid's 108 runs are done (25gaussians: seeds 0, 1)" in text
+    assert "Their run time: 0.8 h in all, 22 min a run on average at 20.5 critic steps/s" in text
     assert (results / "paper.png").stat().st_size > 20_000 and (results / "convergence.md").exists()
