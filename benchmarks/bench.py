@@ -4,6 +4,7 @@
     python benchmarks/bench.py --quick    # a smoke run
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
     python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
+    python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000  # the plain loop's exact W1 over training
 
 Measures, side by side in one process:
   a. critic steps/s of the template's real training path (WGANCLI: Trainer, default
@@ -45,14 +46,24 @@ SIZES = {"toy": (512, 256), "tiny": (64, 64)}
 NO_OPTIONAL_CALLBACKS = ["--sample_plot", "null", "--monitor", "null"]
 
 
-def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic: int = 5, lam: float = 10.0) -> float:
-    """Critic steps/s of a hand-written loop: the template's math, nothing else."""
-    torch.manual_seed(0)
-    gen, critic = MLPGenerator(width=width), MLPCritic(width=width)
+def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic: int = 5, lam: float = 10.0,
+               init: str = "default", seed: int = 0, trajectory: dict[int, float] | None = None, every: int = 500,
+               warmup: int | None = None) -> float:
+    """Critic steps/s of a hand-written loop: the template's math, nothing else.
+
+    With ``trajectory`` (a dict to fill), it also records the exact W1 between 2000
+    generated points and the held-out sample the template evaluates on, every ``every``
+    generator steps: the reference algorithm's trajectory without Lightning, to tell the
+    template's behaviour from the algorithm's. ``warmup`` steps (default a tenth) run
+    before the clock starts.
+    """
+    torch.manual_seed(seed)
+    gen, critic = MLPGenerator(width=width, init=init), MLPCritic(width=width, init=init)
     g_opt = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.9))
     d_opt = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
-    data, rng = make_distribution("8gaussians"), torch.Generator().manual_seed(0)
-    warmup = max(steps // 10, 5)
+    data, rng = make_distribution("8gaussians"), torch.Generator().manual_seed(seed)
+    held_out = data.sample(2000, torch.Generator().manual_seed(2018)) if trajectory is not None else None  # ToyDataModule's val_seed
+    warmup = max(steps // 10, 5) if warmup is None else warmup
     for step in range(steps + warmup):
         if step == warmup:
             start = time.perf_counter()
@@ -80,7 +91,19 @@ def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic
             g_opt.step()
             for p in critic.parameters():
                 p.requires_grad_(True)
+            if trajectory is not None and ((step + 1) // n_critic) % every == 0:
+                with torch.no_grad():
+                    trajectory[(step + 1) // n_critic] = exact_w1(gen(torch.randn(2000, 2)), held_out)
     return steps / (time.perf_counter() - start)
+
+
+def reference_trajectory(penalty: str, lam: float, init: str, seed: int, generator_steps: int) -> None:
+    """The toy reference algorithm (width 512, batch 256, n_critic 5, Adam 1e-4 (0.5, 0.9))
+    as the plain loop, printing the exact W1 every 500 generator steps."""
+    trajectory: dict[int, float] = {}
+    plain_loop(512, 256, 5 * generator_steps, penalty, 5, lam, init, seed, trajectory, every=min(500, generator_steps), warmup=0)
+    print(f"plain loop, {penalty.upper()} λ {lam:g}, {init} init, seed {seed}: exact W1 by generator step")
+    print(json.dumps({k: round(v, 3) for k, v in sorted(trajectory.items())}))
 
 
 class StepTimer(pl.Callback):
@@ -183,7 +206,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--breakdown", action="store_true", help="only: the tiny template with and without its callbacks")
     parser.add_argument("--regularizers", action="store_true", help="only: each regularizer's critic step against none")
+    parser.add_argument("--trajectory", nargs=5, metavar=("PENALTY", "LAMBDA", "INIT", "SEED", "STEPS"),
+                        help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
     args = parser.parse_args()
+    if args.trajectory:
+        penalty, lam, init, seed, generator_steps = args.trajectory
+        reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps))
+        return
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
     rounds = 1 if args.quick else args.rounds
