@@ -154,11 +154,11 @@ def report(runs: Path = RUNS, results: Path = RESULTS, gan_runs: Path = converge
     gan_rows = convergence.rows(gan_runs)
     est = estimate_table(est_rows)
     write_table(est, results / "estimate")
-    convergence.report(gan_runs, results)
+    gan_tables = convergence.report(gan_rows, results)
     if est_rows or gan_rows:
         figure(est_rows, gan_rows, results / "paper.png")
     if page is not None:
-        fill_blocks(page, {"estimate": (results / "estimate.md").read_text(), **convergence.blocks(gan_rows)})
+        fill_blocks(page, {"estimate": (results / "estimate.md").read_text(), **gan_tables})
     return est
 
 
