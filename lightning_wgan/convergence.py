@@ -29,7 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, expand, mean_sd, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect, expand, mean_sd, mean_sd_text, run_sweep  # noqa: E402
 
 RUNS = REPO / "docs" / "convergence_runs"
 INITS = {"default": "conf/init/default.yaml", "normal": "conf/init/normal.yaml"}
@@ -137,10 +137,8 @@ def groups(rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
 
 
 def fmt(values: list[float], digits: int = 3) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    m, s = mean_sd(values)
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
+    """Mean ± sd over seeds; one seed's value alone, as it has no spread to show."""
+    return f"{values[0]:.{digits}f}" if len(values) == 1 else mean_sd_text(values, digits)
 
 
 def settings(g: dict[tuple, list[dict[str, Any]]]) -> list[tuple]:

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan import convergence  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, mean_sd, run_sweep, short  # noqa: E402
+from lightning_wgan.sweep import REPO, collect, mean_sd, mean_sd_text, run_sweep, short  # noqa: E402
 
 ESTIMATE = ("paper_estimate", "paper_estimate_clip")
 RUNS = REPO / "docs" / "paper_runs"
@@ -60,11 +60,6 @@ def group(rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)))
 
 
-def fmt(values: list[float], digits: int = 4) -> str:
-    m, s = mean_sd(values)
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
-
-
 def key_columns(setting: str, penalty: str, weight: float | None, runs: list[dict[str, Any]]) -> dict[str, str]:
     """The columns that name a group of runs in both tables."""
     return {"data": setting, "penalty": penalty, "λ": "-" if weight is None else f"{weight:g}", "seeds": str(len(runs))}
@@ -76,10 +71,10 @@ def estimate_table(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     for (setting, penalty, weight), runs in group(rows).items():
         table.append({
             **key_columns(setting, penalty, weight, runs),
-            "w1_exact": fmt([r["w1_exact"] for r in runs]),
-            "w1_critic": fmt([r["w1_critic"] for r in runs]),
-            "w1_critic / w1_exact": fmt([r["ratio"] for r in runs]),
-            "rel_error": fmt([r["rel_error"] for r in runs]),
+            "w1_exact": mean_sd_text([r["w1_exact"] for r in runs]),
+            "w1_critic": mean_sd_text([r["w1_critic"] for r in runs]),
+            "w1_critic / w1_exact": mean_sd_text([r["ratio"] for r in runs]),
+            "rel_error": mean_sd_text([r["rel_error"] for r in runs]),
             "se / w1_exact (max)": f"{max(r['w1_critic_se'] / r['w1_exact'] for r in runs):.3%}",
         })
     return table

@@ -244,6 +244,12 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def mean_sd_text(values: list[float], digits: int = 4) -> str:
+    """``mean ± sd`` of runs' results, as the tables print it."""
+    m, s = mean_sd(values)
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
 def short(value: Any) -> str:
     return str(value).rsplit(".", 1)[-1] if isinstance(value, str) else str(value)
 
@@ -265,7 +271,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, param_names: list[str]) 
         cells = []
         for m in metrics:
             vals = [g[m] for g in group if g.get(m) is not None]
-            cells.append("{:.4f} ± {:.4f}".format(*mean_sd(vals)) if vals else "")
+            cells.append(mean_sd_text(vals) if vals else "")
         lines.append("| " + " | ".join([*key, str(len(group)), *cells]) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
 
