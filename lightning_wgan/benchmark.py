@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, mean_sd, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect_sweeps, mean_sd, run_sweep  # noqa: E402
 
 REGULARIZER_DIR = "conf/regularizers"
 # name → (config, the λ flag, or None where λ does not apply), in the tables' order.
@@ -212,8 +212,8 @@ def figure(table: dict[tuple, dict[str, Any]], path: Path) -> None:
     save_figure(fig, path, dpi=110)
 
 
-def report(runs: Path, docs: Path, header: str) -> dict[tuple, dict[str, Any]]:
-    rows = [r for name in REGULARIZERS if (runs / name).is_dir() for r in collect(runs / name)]
+def report(rows: list[dict[str, Any]], docs: Path, header: str) -> dict[tuple, dict[str, Any]]:
+    """benchmark.md and benchmark.png from the finished runs ``rows``."""
     table = summarize(rows)
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "benchmark.md").write_text(header + "\n" + markdown(table))
@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     docs = Path(args.docs) if args.docs else (runs if args.quick else REPO / "docs")
     if not args.report:
         run(grid, runs, args.jobs, args.only)
-    n = sum(len(collect(runs / name)) for name in REGULARIZERS if (runs / name).is_dir())
-    report(runs, docs, HEADER.format(steps=grid.critic_steps, runs=n))
-    print(f"results: {docs / 'benchmark.md'} ({n} runs)")
+    rows = collect_sweeps(runs, REGULARIZERS)
+    report(rows, docs, HEADER.format(steps=grid.critic_steps, runs=len(rows)))
+    print(f"results: {docs / 'benchmark.md'} ({len(rows)} runs)")
 
 
 if __name__ == "__main__":

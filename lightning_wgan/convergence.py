@@ -29,7 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, expand, mean_sd, mean_sd_text, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect_sweeps, expand, mean_sd, mean_sd_text, run_sweep  # noqa: E402
 
 RUNS = REPO / "docs" / "convergence_runs"
 INITS = {"default": "conf/init/default.yaml", "normal": "conf/init/normal.yaml"}
@@ -124,7 +124,7 @@ def still_falling(summary: dict[str, Any]) -> bool:
 
 def rows(runs: Path) -> list[dict[str, Any]]:
     """The finished runs of both sweeps."""
-    return [r for name in ("penalties", "clip") if (runs / name).is_dir() for r in collect(runs / name)]
+    return collect_sweeps(runs, ("penalties", "clip"))
 
 
 def groups(rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan import convergence  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect, mean_sd, mean_sd_text, run_sweep, short  # noqa: E402
+from lightning_wgan.sweep import REPO, collect_sweeps, mean_sd, mean_sd_text, run_sweep, short  # noqa: E402
 
 ESTIMATE = ("paper_estimate", "paper_estimate_clip")
 RUNS = REPO / "docs" / "paper_runs"
@@ -145,7 +145,7 @@ def fill_blocks(page: Path, blocks: dict[str, str]) -> None:
 
 def report(runs: Path = RUNS, results: Path = RESULTS, gan_runs: Path = convergence.RUNS, page: Path | None = None) -> list:
     """Tables and figure from the runs done so far; the generated blocks of ``page``."""
-    est_rows = [r for name in ESTIMATE if (runs / name).is_dir() for r in collect(runs / name)]
+    est_rows = collect_sweeps(runs, ESTIMATE)
     gan_rows = convergence.rows(gan_runs)
     est = estimate_table(est_rows)
     write_table(est, results / "estimate")

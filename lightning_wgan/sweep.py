@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,11 @@ def collect(out: Path) -> list[dict[str, Any]]:
         summary = json.loads((run_dir / "summary.json").read_text())
         rows.append({"run": run_dir.name, **params, **{k: summary[k] for k in RESULT_KEYS if k in summary}, "summary": summary})
     return rows
+
+
+def collect_sweeps(runs: Path, names: Iterable[str]) -> list[dict[str, Any]]:
+    """The finished runs of the sweeps ``names`` under ``runs`` (none for a sweep not started)."""
+    return [r for name in names if (runs / name).is_dir() for r in collect(runs / name)]
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
