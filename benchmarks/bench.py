@@ -4,7 +4,7 @@
     python benchmarks/bench.py --quick    # a smoke run
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
     python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
-    python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000  # the plain loop's exact W1 over training
+    python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
 
 Measures, side by side in one process:
   a. critic steps/s of the template's real training path (WGANCLI: Trainer, default
@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from lightning_wgan.benchmark import REGULARIZER_DIR, REGULARIZERS, RUN_ARGS  # noqa: E402
 from lightning_wgan.cli import WGANCLI  # noqa: E402
+from lightning_wgan.convergence import save_plain_loop  # noqa: E402
 from lightning_wgan.data import make_distribution  # noqa: E402
 from lightning_wgan.metrics import exact_w1  # noqa: E402
 from lightning_wgan.networks import MLPCritic, MLPGenerator  # noqa: E402
@@ -97,13 +98,16 @@ def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic
     return steps / (time.perf_counter() - start)
 
 
-def reference_trajectory(penalty: str, lam: float, init: str, seed: int, generator_steps: int) -> None:
+def reference_trajectory(penalty: str, lam: float, init: str, seed: int, generator_steps: int, save: bool = False) -> None:
     """The toy reference algorithm (width 512, batch 256, n_critic 5, Adam 1e-4 (0.5, 0.9))
-    as the plain loop, printing the exact W1 every 500 generator steps."""
+    as the plain loop, printing the exact W1 every 500 generator steps; with ``save``, also
+    kept in docs/results/plain_loop.json for the reference comparison of docs/results.md."""
     trajectory: dict[int, float] = {}
     plain_loop(512, 256, 5 * generator_steps, penalty, 5, lam, init, seed, trajectory, every=min(500, generator_steps), warmup=0)
     print(f"plain loop, {penalty.upper()} λ {lam:g}, {init} init, seed {seed}: exact W1 by generator step")
     print(json.dumps({k: round(v, 3) for k, v in sorted(trajectory.items())}))
+    if save:
+        save_plain_loop(penalty, lam, init, seed, trajectory)
 
 
 class StepTimer(pl.Callback):
@@ -208,10 +212,11 @@ def main() -> None:
     parser.add_argument("--regularizers", action="store_true", help="only: each regularizer's critic step against none")
     parser.add_argument("--trajectory", nargs=5, metavar=("PENALTY", "LAMBDA", "INIT", "SEED", "STEPS"),
                         help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
+    parser.add_argument("--save", action="store_true", help="with --trajectory: keep it in docs/results/plain_loop.json")
     args = parser.parse_args()
     if args.trajectory:
         penalty, lam, init, seed, generator_steps = args.trajectory
-        reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps))
+        reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps), args.save)
         return
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")

@@ -18,6 +18,7 @@ the generated blocks of ``docs/results.md`` (through :mod:`lightning_wgan.paper`
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -39,6 +40,7 @@ PENALTIES = {"GP": "lightning_wgan.penalties.GradientPenalty", "LP": "lightning_
 # seed 0, by generator step, as measured and reported in issue 15 of this project.
 REFERENCE = {0.1: {500: 0.356, 1000: 0.209, 1500: 0.122, 2000: 0.075, 2500: 0.078, 3000: 0.093},
              10.0: {500: 0.899, 1000: 0.900, 1500: 0.467, 2000: 0.286, 2500: 0.233}}
+PLAIN_LOOP = REPO / "docs" / "results" / "plain_loop.json"  # bench.py --trajectory ... --save
 LAST_EVALUATIONS = 4  # the final W1 is the mean over these, so one lucky evaluation does not decide
 
 
@@ -179,18 +181,54 @@ def final_table(rows: list[dict[str, Any]]) -> str:
     return by_init(rows, cell, ["seeds", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"])
 
 
-def reference_table(rows: list[dict[str, Any]]) -> str:
-    """The project's GP trajectories (8gaussians, both initializations) next to the reference port's."""
+def save_plain_loop(penalty: str, lam: float, init: str, seed: int, trajectory: dict[int, float],
+                    path: Path = PLAIN_LOOP) -> None:
+    """Adds one trajectory of the plain loop (``bench.py --trajectory ... --save``) to ``path``."""
+    data = json.loads(path.read_text()) if path.exists() else {}
+    seeds = data.setdefault(f"{penalty.upper()} λ {lam:g}, {init} init", {})
+    seeds[str(seed)] = {str(k): round(v, 3) for k, v in sorted(trajectory.items())}
+    data[f"{penalty.upper()} λ {lam:g}, {init} init"] = dict(sorted(seeds.items(), key=lambda kv: int(kv[0])))
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def span(curves: list[dict[int, float]], steps: list[int]) -> list[str]:
+    """Per step, the lowest–highest value over ``curves`` (one curve: its value)."""
+    out = []
+    for s in steps:
+        values = [c[s] for c in curves if s in c]
+        out.append("" if not values else f"{values[0]:.3f}" if len(values) == 1 else f"{min(values):.3f}–{max(values):.3f}")
+    return out
+
+
+def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
+    """The project's GP trajectories (8gaussians) next to the reference port's: each seed
+    at the port's N(0, 0.02) initialization, the seeds' range at both initializations and
+    of the plain loop (``plain``, as :func:`save_plain_loop` keeps it), and whether the
+    reference falls inside the project's range at the port's initialization."""
     steps = sorted({s for ref in REFERENCE.values() for s in ref} | {3500, 4000, 4500, 5000})
     g = groups(rows)
     lines = ["| run | " + " | ".join(map(str, steps)) + " |", "|---|" + "---|" * len(steps)]
+
+    def line(name: str, cells: list[str]) -> None:
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
     for lam, ref in REFERENCE.items():
-        lines.append(f"| reference port, GP λ {lam:g}, seed 0 | " + " | ".join(f"{ref[s]:.3f}" if s in ref else "" for s in steps) + " |")
-        for init, name in (("normal", "N(0, 0.02) init"), ("default", "PyTorch default init")):
-            for summary in g.get(("8gaussians", init, "GP", lam), []):
-                by_step = {h["step"]: h["w1_exact"] for h in summary["history"]}
-                lines.append(f"| this project, GP λ {lam:g}, {name}, seed {summary['seed']} | "
-                             + " | ".join(f"{by_step[s]:.3f}" if s in by_step else "" for s in steps) + " |")
+        line(f"reference port, GP λ {lam:g}, seed 0", [f"{ref[s]:.3f}" if s in ref else "" for s in steps])
+        curves = {init: [{h["step"]: h["w1_exact"] for h in s["history"]} for s in g.get(("8gaussians", init, "GP", lam), [])]
+                  for init in INITS}
+        for summary, curve in zip(g.get(("8gaussians", "normal", "GP", lam), []), curves["normal"], strict=True):
+            line(f"this project, GP λ {lam:g}, N(0, 0.02) init, seed {summary['seed']}", span([curve], steps))
+        loops = [{int(k): v for k, v in c.items()} for c in (plain or {}).get(f"GP λ {lam:g}, normal init", {}).values()]
+        for name, group in (("this project, N(0, 0.02) init", curves["normal"]), ("plain loop (no Lightning), N(0, 0.02) init", loops),
+                            ("this project, PyTorch default init", curves["default"])):
+            if group:
+                line(f"{name}, range of {len(group)} seed{'s' * (len(group) > 1)}, GP λ {lam:g}", span(group, steps))
+        if curves["normal"]:
+            inside = []
+            for s in steps:
+                values = [c[s] for c in curves["normal"] if s in c]
+                inside.append("" if s not in ref or not values else "yes" if min(values) <= ref[s] <= max(values) else "no")
+            line(f"reference inside the project's N(0, 0.02) range, GP λ {lam:g}", inside)
     return "\n".join(lines) + "\n"
 
 
@@ -214,9 +252,10 @@ def status(rows: list[dict[str, Any]]) -> str:
 
 
 def blocks(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """The generated blocks of docs/results.md."""
+    """The generated blocks of docs/results.md (with the plain loop's trajectories kept in :data:`PLAIN_LOOP`)."""
+    plain = json.loads(PLAIN_LOOP.read_text()) if PLAIN_LOOP.exists() else {}
     return {"convergence-status": status(rows), "convergence-time": time_table(rows), "convergence-final": final_table(rows),
-            "convergence-reference": reference_table(rows)}
+            "convergence-reference": reference_table(rows, plain)}
 
 
 def panels(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -51,12 +51,25 @@ def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization()
     assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
 
 
-def test_reference_table_puts_the_project_next_to_the_reference():
-    rows = rows_of([0.15], weight=0.1)
-    lines = C.reference_table(rows).splitlines()
+def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
+    path = tmp_path / "plain.json"
+    C.save_plain_loop("gp", 0.1, "normal", 4, {500: 0.2, 1000: 0.1}, path)
+    C.save_plain_loop("gp", 0.1, "normal", 3, {500: 0.4, 1000: 0.3}, path)  # kept in seed order
+    plain = __import__("json").loads(path.read_text())
+    assert list(plain["GP λ 0.1, normal init"]) == ["3", "4"]
+    # two seeds at the port's init, evaluated every 250 steps (0.5, 0.3, then their final value)
+    rows = rows_of([0.15, 0.2], weight=0.1)
+    rows[1]["summary"]["history"][1]["w1_exact"] = 0.4  # step 500: 0.3 and 0.4 around the reference's 0.356
+    lines = C.reference_table(rows + rows_of([0.12], init="default", weight=0.1), plain).splitlines()
     assert lines[2].startswith("| reference port, GP λ 0.1, seed 0 | 0.356 | 0.209 |")
     assert lines[3] == "| this project, GP λ 0.1, N(0, 0.02) init, seed 0 | 0.300 | 0.150 | 0.150 |  |  |  |  |  |  |  |"
-    assert lines[4].startswith("| reference port, GP λ 10, seed 0 |")
+    assert lines[4] == "| this project, GP λ 0.1, N(0, 0.02) init, seed 1 | 0.400 | 0.200 | 0.200 |  |  |  |  |  |  |  |"
+    assert lines[5].startswith("| this project, N(0, 0.02) init, range of 2 seeds, GP λ 0.1 | 0.300–0.400 | 0.150–0.200 | 0.150–0.200 |")
+    assert lines[6].startswith("| plain loop (no Lightning), N(0, 0.02) init, range of 2 seeds, GP λ 0.1 | 0.200–0.400 | 0.100–0.300 |  |")
+    assert lines[7].startswith("| this project, PyTorch default init, range of 1 seed, GP λ 0.1 | 0.300 | 0.120 | 0.120 |")
+    # 0.356 lies in 0.300–0.400; 0.209 is above both seeds' 0.150–0.200; 0.122 below them
+    assert lines[8].startswith("| reference inside the project's N(0, 0.02) range, GP λ 0.1 | yes | no | no |")
+    assert lines[9].startswith("| reference port, GP λ 10, seed 0 |")
 
 
 def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
