@@ -200,11 +200,19 @@ def span(curves: list[dict[int, float]], steps: list[int]) -> list[str]:
     return out
 
 
+def side(value: float | None, values: list[float]) -> str:
+    """Where ``value`` lies against the range of ``values``: below, inside or above."""
+    if value is None or not values:
+        return ""
+    return "below" if value < min(values) else "above" if value > max(values) else "inside"
+
+
 def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
     """The project's GP trajectories (8gaussians) next to the reference port's: each seed
     at the port's N(0, 0.02) initialization, the seeds' range at both initializations and
-    of the plain loop (``plain``, as :func:`save_plain_loop` keeps it), and whether the
-    reference falls inside the project's range at the port's initialization."""
+    of the plain loop (``plain``, as :func:`save_plain_loop` keeps it), and where the
+    reference lies against the project's range at the port's initialization (with two
+    seeds or more)."""
     steps = sorted({s for ref in REFERENCE.values() for s in ref} | {3500, 4000, 4500, 5000})
     g = groups(rows)
     lines = ["| run | " + " | ".join(map(str, steps)) + " |", "|---|" + "---|" * len(steps)]
@@ -219,16 +227,14 @@ def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[
         for summary, curve in zip(g.get(("8gaussians", "normal", "GP", lam), []), curves["normal"], strict=True):
             line(f"this project, GP λ {lam:g}, N(0, 0.02) init, seed {summary['seed']}", span([curve], steps))
         loops = [{int(k): v for k, v in c.items()} for c in (plain or {}).get(f"GP λ {lam:g}, normal init", {}).values()]
-        for name, group in (("this project, N(0, 0.02) init", curves["normal"]), ("plain loop (no Lightning), N(0, 0.02) init", loops),
-                            ("this project, PyTorch default init", curves["default"])):
+        ranges = (("this project, N(0, 0.02) init", curves["normal"] if len(curves["normal"]) > 1 else []),
+                  ("plain loop (no Lightning), N(0, 0.02) init", loops), ("this project, PyTorch default init", curves["default"]))
+        for name, group in ranges:
             if group:
                 line(f"{name}, range of {len(group)} seed{'s' * (len(group) > 1)}, GP λ {lam:g}", span(group, steps))
-        if curves["normal"]:
-            inside = []
-            for s in steps:
-                values = [c[s] for c in curves["normal"] if s in c]
-                inside.append("" if s not in ref or not values else "yes" if min(values) <= ref[s] <= max(values) else "no")
-            line(f"reference inside the project's N(0, 0.02) range, GP λ {lam:g}", inside)
+        if len(curves["normal"]) > 1:
+            line(f"reference against the project's N(0, 0.02) range, GP λ {lam:g}",
+                 [side(ref.get(s), [c[s] for c in curves["normal"] if s in c]) for s in steps])
     return "\n".join(lines) + "\n"
 
 

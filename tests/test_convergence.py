@@ -68,8 +68,11 @@ def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
     assert lines[6].startswith("| plain loop (no Lightning), N(0, 0.02) init, range of 2 seeds, GP λ 0.1 | 0.200–0.400 | 0.100–0.300 |  |")
     assert lines[7].startswith("| this project, PyTorch default init, range of 1 seed, GP λ 0.1 | 0.300 | 0.120 | 0.120 |")
     # 0.356 lies in 0.300–0.400; 0.209 is above both seeds' 0.150–0.200; 0.122 below them
-    assert lines[8].startswith("| reference inside the project's N(0, 0.02) range, GP λ 0.1 | yes | no | no |")
+    assert lines[8] == "| reference against the project's N(0, 0.02) range, GP λ 0.1 | inside | above | below |" + "  |" * 7
     assert lines[9].startswith("| reference port, GP λ 10, seed 0 |")
+    # one seed: no range of the project's own, nothing to place the reference against
+    one = C.reference_table(rows[:1], {}).splitlines()
+    assert [line.split(",")[0] for line in one[2:5]] == ["| reference port", "| this project", "| reference port"]
 
 
 def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
