@@ -165,9 +165,14 @@ def by_init(rows: list[dict[str, Any]], cell: Any, head: list[str]) -> str:
 
 
 def time_table(rows: list[dict[str, Any]]) -> str:
-    """The generator step at which the exact W1 first fell below 2× the noise floor, each seed."""
-    return by_init(rows, lambda runs: [", ".join("never" if t is None else str(t) for t in map(time_to_floor, runs))],
-                   ["steps to 2× floor, seeds " + "/".join(map(str, sorted({r.get("seed_everything") for r in rows})))])
+    """The generator step at which the exact W1 first fell below 2× the noise floor, for
+    each seed of the grid in order ("·" where that seed's run is not done yet)."""
+    seeds = sorted({describe(r)["seed"] for r in rows})
+
+    def cell(runs: list[dict[str, Any]]) -> list[str]:
+        by_seed = {s["seed"]: time_to_floor(s) for s in runs}
+        return [", ".join("·" if seed not in by_seed else "never" if by_seed[seed] is None else str(by_seed[seed]) for seed in seeds)]
+    return by_init(rows, cell, ["steps to 2× floor, seeds " + "/".join(map(str, seeds))])
 
 
 def final_table(rows: list[dict[str, Any]]) -> str:

@@ -43,7 +43,7 @@ def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization()
     rows = rows_of([0.15, 0.25]) + rows_of([0.12], init="default") + rows_of([0.3, 0.3], penalty="lp", weight=0.1)
     time, final = C.time_table(rows), C.final_table(rows)
     # GP λ 10: default init one seed (below 0.2 at step 750); normal init seeds 0 and 1 (0.25 never is)
-    assert "| 8gaussians | GP | 10 | 750 | 750, never |" in time
+    assert "| 8gaussians | GP | 10 | 750, · | 750, never |" in time  # seed 1 of the default init not done
     assert "| 8gaussians | LP | 0.1 | - | never, never |" in time
     # final W1 over the last 4 evaluations: 0.15 and 0.25 → 0.200 ± 0.071 (sample std), W1 / floor 2.00 ± 0.71
     default, normal = "1 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
