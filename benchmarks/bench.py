@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -49,26 +50,30 @@ NO_OPTIONAL_CALLBACKS = ["--sample_plot", "null", "--monitor", "null"]
 
 def plain_loop(width: int, batch: int, steps: int, penalty: str = "lp", n_critic: int = 5, lam: float = 10.0,
                init: str = "default", seed: int = 0, trajectory: dict[int, float] | None = None, every: int = 500,
-               warmup: int | None = None) -> float:
+               warmup: int | None = None, stream: Iterable[torch.Tensor] | None = None,
+               networks: tuple[torch.nn.Module, torch.nn.Module] | None = None) -> float:
     """Critic steps/s of a hand-written loop: the template's math, nothing else.
 
     With ``trajectory`` (a dict to fill), it also records the exact W1 between 2000
     generated points and the held-out sample the template evaluates on, every ``every``
     generator steps: the reference algorithm's trajectory without Lightning, to tell the
     template's behaviour from the algorithm's. ``warmup`` steps (default a tenth) run
-    before the clock starts.
+    before the clock starts. ``stream`` replaces the loop's own real batches and
+    ``networks`` (generator, critic; trained in place) its own networks: a test gives it
+    the template's, to compare the two step for step.
     """
     torch.manual_seed(seed)
-    gen, critic = MLPGenerator(width=width, init=init), MLPCritic(width=width, init=init)
+    gen, critic = networks or (MLPGenerator(width=width, init=init), MLPCritic(width=width, init=init))
     g_opt = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.9))
     d_opt = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
     data, rng = make_distribution("8gaussians"), torch.Generator().manual_seed(seed)
     held_out = data.sample(2000, torch.Generator().manual_seed(2018)) if trajectory is not None else None  # ToyDataModule's val_seed
     warmup = max(steps // 10, 5) if warmup is None else warmup
+    batches = iter(stream) if stream is not None else None
     for step in range(steps + warmup):
         if step == warmup:
             start = time.perf_counter()
-        real = data.sample(batch, rng)
+        real = next(batches) if batches is not None else data.sample(batch, rng)
         with torch.no_grad():
             fake = gen(torch.randn(batch, 2))
         scores = critic(torch.cat([real, fake]))
