@@ -246,11 +246,12 @@ def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[
 def status(rows: list[dict[str, Any]]) -> str:
     """How much of the full grid is done, and the command that continues it."""
     total = sum(len(expand(s)) for s in sweeps(FULL).values())
-    seeds = defaultdict(set)
+    per_round = sum(len(expand(s)) for s in sweeps(FULL, [FULL.seeds[0]], [FULL.datasets[0]]).values())
+    count: dict[tuple, int] = defaultdict(int)
     for r in rows:
         d = describe(r)
-        seeds[d["dataset"]].add(d["seed"])
-    done = "; ".join(f"{ds}: seeds {', '.join(map(str, sorted(v)))}" for ds, v in sorted(seeds.items())) or "none"
+        count[d["dataset"], d["seed"]] += 1
+    done = "; ".join(f"{ds} seed {seed}: {n} of {per_round}" for (ds, seed), n in sorted(count.items())) or "none"
     text = (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
             f"at the reference settings, evaluated every {FULL.eval_every}. `python -m lightning_wgan.convergence` "
             "continues the grid (finished runs are skipped).")

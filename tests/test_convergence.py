@@ -75,6 +75,16 @@ def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
     assert [line.split(",")[0] for line in one[2:5]] == ["| reference port", "| this project", "| reference port"]
 
 
+def test_status_counts_the_runs_of_each_round_of_the_grid():
+    rows = rows_of([0.1, 0.1]) + rows_of([0.1], penalty="lp")
+    for r in rows:
+        r["summary"].update(wall_time_s=1800, critic_steps_per_s=20.0)
+    text = C.status(rows)
+    # a round is one data set and seed: 16 penalty runs (2 inits × 2 penalties × 4 λ) + 2 clipping runs
+    assert text.startswith("3 of the grid's 108 runs are done (8gaussians seed 0: 2 of 18; 8gaussians seed 1: 1 of 18).")
+    assert "1.5 h in all, 30 min a run on average at 20.0 critic steps/s" in text
+
+
 def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
     from lightning_wgan.cli import WGANCLI
 
