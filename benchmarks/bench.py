@@ -219,6 +219,8 @@ def main() -> None:
                         help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
     parser.add_argument("--save", action="store_true", help="with --trajectory: keep it in docs/results/plain_loop.json")
     args = parser.parse_args()
+    if args.save and not args.trajectory:
+        parser.error("--save keeps a --trajectory run; give --trajectory PENALTY LAMBDA INIT SEED STEPS with it")
     if args.trajectory:
         penalty, lam, init, seed, generator_steps = args.trajectory
         reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps), args.save)

@@ -186,13 +186,22 @@ def final_table(rows: list[dict[str, Any]]) -> str:
     return by_init(rows, cell, ["seeds", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"])
 
 
+def plain_loop_key(penalty: str, lam: float, init: str) -> str:
+    """How :data:`PLAIN_LOOP` names the trajectories of one setting (their seeds below it)."""
+    return f"{penalty.upper()} λ {lam:g}, {init} init"
+
+
+def load_plain_loop(path: Path = PLAIN_LOOP) -> dict[str, dict[str, dict[str, float]]]:
+    """The plain loop's trajectories kept so far: setting → seed → generator step → exact W1."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def save_plain_loop(penalty: str, lam: float, init: str, seed: int, trajectory: dict[int, float],
                     path: Path = PLAIN_LOOP) -> None:
     """Adds one trajectory of the plain loop (``bench.py --trajectory ... --save``) to ``path``."""
-    data = json.loads(path.read_text()) if path.exists() else {}
-    seeds = data.setdefault(f"{penalty.upper()} λ {lam:g}, {init} init", {})
-    seeds[str(seed)] = {str(k): round(v, 3) for k, v in sorted(trajectory.items())}
-    data[f"{penalty.upper()} λ {lam:g}, {init} init"] = dict(sorted(seeds.items(), key=lambda kv: int(kv[0])))
+    data, key = load_plain_loop(path), plain_loop_key(penalty, lam, init)
+    seeds = {**data.get(key, {}), str(seed): {str(k): round(v, 3) for k, v in sorted(trajectory.items())}}
+    data[key] = dict(sorted(seeds.items(), key=lambda kv: int(kv[0])))
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
@@ -231,7 +240,7 @@ def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[
                   for init in INITS}
         for summary, curve in zip(g.get(("8gaussians", "normal", "GP", lam), []), curves["normal"], strict=True):
             line(f"this project, GP λ {lam:g}, N(0, 0.02) init, seed {summary['seed']}", span([curve], steps))
-        loops = [{int(k): v for k, v in c.items()} for c in (plain or {}).get(f"GP λ {lam:g}, normal init", {}).values()]
+        loops = [{int(k): v for k, v in c.items()} for c in (plain or {}).get(plain_loop_key("GP", lam, "normal"), {}).values()]
         ranges = (("this project, N(0, 0.02) init", curves["normal"] if len(curves["normal"]) > 1 else []),
                   ("plain loop (no Lightning), N(0, 0.02) init", loops), ("this project, PyTorch default init", curves["default"]))
         for name, group in ranges:
@@ -265,7 +274,7 @@ def status(rows: list[dict[str, Any]]) -> str:
 
 def blocks(rows: list[dict[str, Any]]) -> dict[str, str]:
     """The generated blocks of docs/results.md (with the plain loop's trajectories kept in :data:`PLAIN_LOOP`)."""
-    plain = json.loads(PLAIN_LOOP.read_text()) if PLAIN_LOOP.exists() else {}
+    plain = load_plain_loop()
     return {"convergence-status": status(rows), "convergence-time": time_table(rows), "convergence-final": final_table(rows),
             "convergence-reference": reference_table(rows, plain)}
 

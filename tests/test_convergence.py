@@ -55,7 +55,7 @@ def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
     path = tmp_path / "plain.json"
     C.save_plain_loop("gp", 0.1, "normal", 4, {500: 0.2, 1000: 0.1}, path)
     C.save_plain_loop("gp", 0.1, "normal", 3, {500: 0.4, 1000: 0.3}, path)  # kept in seed order
-    plain = __import__("json").loads(path.read_text())
+    plain = C.load_plain_loop(path)
     assert list(plain["GP λ 0.1, normal init"]) == ["3", "4"]
     # two seeds at the port's init, evaluated every 250 steps (0.5, 0.3, then their final value)
     rows = rows_of([0.15, 0.2], weight=0.1)
