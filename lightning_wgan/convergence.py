@@ -20,17 +20,23 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect_sweeps, expand, mean_sd, mean_sd_text, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect_sweeps, expand, finished, mean_sd, mean_sd_text, resumable, run_id, run_sweep  # noqa: E402
 
 RUNS = REPO / "docs" / "convergence_runs"
 INITS = {"default": "conf/init/default.yaml", "normal": "conf/init/normal.yaml"}
@@ -42,6 +48,7 @@ REFERENCE = {0.1: {500: 0.356, 1000: 0.209, 1500: 0.122, 2000: 0.075, 2500: 0.07
              10.0: {500: 0.899, 1000: 0.900, 1500: 0.467, 2000: 0.286, 2500: 0.233}}
 PLAIN_LOOP = REPO / "docs" / "results" / "plain_loop.json"  # bench.py --trajectory ... --save
 LAST_EVALUATIONS = 4  # the final W1 is the mean over these, so one lucky evaluation does not decide
+LONGEST = 4  # a run still falling at its end goes on, doubling its length, up to this many times the grid's
 
 
 class Grid:
@@ -74,19 +81,79 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
     return {name: {"program": "train.py", "method": "grid", "parameters": p} for name, p in (("penalties", penalties), ("clip", clip))}
 
 
-RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--monitor=null", "--checkpoint.save_last=false"]
+# Every run keeps its last checkpoint (not in git): an interrupted run resumes from it,
+# and a run still falling at its end is continued from it (:func:`extend`).
+RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--monitor=null", "--checkpoint.save_last=true"]
 
 
 def run(grid: Grid, runs: Path, jobs: int) -> None:
     """The grid in rounds of one data set and one seed (every penalty, λ, initialization
-    and the clipping baseline), the reference data set's seeds first: a grid stopped
-    part-way leaves whole comparisons on 8gaussians rather than one seed of everything.
-    A run's id does not depend on the round it ran in, so finished runs are skipped
-    whichever way the grid is cut."""
+    and the clipping baseline, then the extension of those still falling), the
+    reference data set's seeds first: a grid stopped part-way leaves whole comparisons
+    on 8gaussians rather than one seed of everything. A run's id does not depend on the
+    round it ran in, so finished runs are skipped whichever way the grid is cut."""
     for dataset in grid.datasets:
         for seed in grid.seeds:
+            done = []
             for name, sweep in sweeps(grid, [seed], [dataset]).items():
                 run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
+                done += [d for d in (runs / name / run_id(p) for p in expand(sweep)) if (d / "done").exists()]
+            extend(done, grid, jobs)
+
+
+def extension(summary: dict[str, Any], started: int, longest: int) -> int | None:
+    """The length in generator steps to continue a finished grid run to, or None: a run
+    still falling at its end (:func:`still_falling`) goes on for as long again, up to
+    ``longest``; a continuation cut short (its summary not finished) goes on to the
+    length it was started with, ``started``."""
+    if not summary["finished"]:
+        return started
+    if still_falling(summary) and summary["generator_steps"] < longest:
+        return min(2 * summary["generator_steps"], longest)
+    return None
+
+
+def extend(run_dirs: list[Path], grid: Grid, jobs: int) -> None:
+    """Continue the finished runs in ``run_dirs`` that are still falling, ``jobs`` at a
+    time, until none is (or each has reached :data:`LONGEST` times the grid's length)."""
+    longest, tried = LONGEST * grid.generator_steps, set()
+    # As the sweep runner does: processes that share cores get a share of the threads.
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))}
+    while True:
+        todo = []
+        for run_dir in run_dirs:
+            started = yaml.safe_load((run_dir / "config.yaml").read_text())["generator_steps"]
+            steps = extension(json.loads((run_dir / "summary.json").read_text()), started, longest)
+            if steps is not None and (run_dir, steps) not in tried:  # a continuation that failed is not retried here
+                todo.append((run_dir, steps))
+                tried.add((run_dir, steps))
+        if not todo:
+            return
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(lambda item: go_on(*item, grid.extra, env), todo))
+
+
+def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> None:
+    """Continue a finished run to ``steps`` generator steps in its own directory, from its
+    last checkpoint. A run from before the grid kept checkpoints is run again from its
+    start beside it (its seed makes the first part the same) and replaces it only once
+    finished, so an interruption never loses the shorter run."""
+    where = run_dir if resumable(run_dir) else run_dir.with_name(run_dir.name + ".longer")
+    if where != run_dir:
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir()
+    print(f"    {run_dir.name}: still falling, continued to {steps} generator steps", flush=True)
+    args = [f"--config={run_dir / 'config.yaml'}", *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={where}",
+            *(["--ckpt_path=last"] if where == run_dir else [])]
+    with open(where / "output.log", "a") as log:
+        subprocess.run([sys.executable, str(REPO / "train.py"), *args], stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+    if where != run_dir and finished(where):
+        for name in ("params.json", "done"):
+            shutil.copy(run_dir / name, where / name)
+        old = run_dir.with_name(run_dir.name + ".shorter")
+        run_dir.rename(old)
+        where.rename(run_dir)
+        shutil.rmtree(old)
 
 
 # -- the report ------------------------------------------------------------------------
@@ -178,12 +245,15 @@ def time_table(rows: list[dict[str, Any]]) -> str:
 def final_table(rows: list[dict[str, Any]]) -> str:
     """Mean ± std over seeds of the final exact W1, its ratio to the noise floor, mode
     coverage and the critic's estimate over the exact W1; how many seeds were still
-    falling at the end (:func:`still_falling`)."""
+    falling at the end (:func:`still_falling`). The seeds column gives the runs'
+    length in generator steps too, as runs still falling were continued (:func:`extend`)."""
     def cell(runs: list[dict[str, Any]]) -> list[str]:
-        return [str(len(runs)), fmt([final(s) for s in runs]), fmt([final(s) / s["noise_floor"] for s in runs], 2),
+        steps = sorted({s["history"][-1]["step"] for s in runs})
+        length = str(steps[0]) if len(steps) == 1 else f"{steps[0]}–{steps[-1]}"
+        return [f"{len(runs)} × {length}", fmt([final(s) for s in runs]), fmt([final(s) / s["noise_floor"] for s in runs], 2),
                 fmt([s.get("modes_covered", math.nan) for s in runs], 2), fmt([final(s, "w1_critic") / final(s) for s in runs], 2),
                 str(sum(map(still_falling, runs)))]
-    return by_init(rows, cell, ["seeds", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"])
+    return by_init(rows, cell, ["seeds × steps", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"])
 
 
 def plain_loop_key(penalty: str, lam: float, init: str) -> str:
@@ -261,9 +331,11 @@ def status(rows: list[dict[str, Any]]) -> str:
         d = describe(r)
         count[d["dataset"], d["seed"]] += 1
     done = "; ".join(f"{ds} seed {seed}: {n} of {per_round}" for (ds, seed), n in sorted(count.items())) or "none"
+    longer = sum(r["summary"]["history"][-1]["step"] > FULL.generator_steps for r in rows)
     text = (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
-            f"at the reference settings, evaluated every {FULL.eval_every}. `python -m lightning_wgan.convergence` "
-            "continues the grid (finished runs are skipped).")
+            f"at the reference settings, evaluated every {FULL.eval_every}; a run still falling at its end is continued "
+            f"from its last checkpoint for as long again, up to {LONGEST * FULL.generator_steps} ({longer} so far). "
+            "`python -m lightning_wgan.convergence` continues the grid (finished runs are skipped).")
     if rows:
         hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
         speed = mean_sd([r["summary"]["critic_steps_per_s"] for r in rows])[0]

@@ -175,9 +175,9 @@ def run_sweep(
         while len(running) >= jobs:
             reap(block=False)
         print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
-        run_dir = start_run(out, params)
-        cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}"]
-        log = open(run_dir / "output.log", "w")  # noqa: SIM115 (closed by reap)
+        run_dir, resume = start_run(out, params)
+        cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}", *resume]
+        log = open(run_dir / "output.log", "a")  # noqa: SIM115 (closed by reap)
         running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
     reap(block=True)
     rows = collect(out)
@@ -194,13 +194,33 @@ def finished(run_dir: Path) -> bool:
         return False
 
 
-def start_run(out: Path, params: dict[str, Any]) -> Path:
-    """A fresh directory for a run, with its parameters."""
+def start_run(out: Path, params: dict[str, Any]) -> tuple[Path, list[str]]:
+    """The directory of a run, with its parameters, and the arguments that go on with it.
+    A run interrupted after a checkpoint continues from its ``last.ckpt`` (resumed runs
+    draw what an uninterrupted one would, so nothing is lost but the steps since that
+    checkpoint); any other unfinished attempt is cleared and the run starts afresh."""
     run_dir = out / run_id(params)
-    shutil.rmtree(run_dir, ignore_errors=True)  # what an unfinished attempt left
+    if resumable(run_dir):
+        return run_dir, ["--ckpt_path=last"]
+    shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     (run_dir / "params.json").write_text(json.dumps(params, indent=2) + "\n")
-    return run_dir
+    return run_dir, []
+
+
+def resumable(run_dir: Path) -> bool:
+    """Whether an unfinished run left its config and a readable ``last.ckpt`` (a file cut
+    short by a kill mid-write is not, and the run then starts afresh)."""
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    if not (ckpt.is_file() and (run_dir / "config.yaml").is_file() and (run_dir / "params.json").is_file()):
+        return False
+    import torch  # only runs that left a checkpoint need it
+
+    try:
+        torch.load(ckpt, map_location="cpu", weights_only=False)
+    except Exception:  # any failure to read means the file is unusable
+        return False
+    return True
 
 
 def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: int, count: int | None = None) -> None:
@@ -214,11 +234,11 @@ def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: in
     for i, params in enumerate(runs):
         if i % workers != worker or (out / run_id(params) / "done").exists():
             continue
-        run_dir = start_run(out, params)
-        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
-        with open(run_dir / "output.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        run_dir, resume = start_run(out, params)
+        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}{' (resumed)' if resume else ''}", flush=True)
+        with open(run_dir / "output.log", "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
-                WGANCLI(args=[*to_args(params), *extra, f"--run_dir={run_dir}"])
+                WGANCLI(args=[*to_args(params), *extra, f"--run_dir={run_dir}", *resume])
             except SIGTERMException:  # the worker was asked to stop: the run stays unfinished
                 raise
             except SystemExit as err:  # the CLI's one-line errors

@@ -29,6 +29,49 @@ def test_still_falling_means_a_drop_beyond_the_noise_of_two_means_of_four():
     assert not C.still_falling(summary([0.9, 0.1, 0.1]))  # too short to tell
 
 
+def test_a_run_goes_on_while_still_falling_doubling_up_to_the_longest():
+    falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 5000}
+    settled = summary([0.5, 0.4, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 5000}
+    assert C.extension(falling, 5000, 20000) == 10000
+    assert C.extension(falling | {"generator_steps": 15000}, 15000, 20000) == 20000  # not past the longest
+    assert C.extension(falling | {"generator_steps": 20000}, 20000, 20000) is None
+    assert C.extension(settled, 5000, 20000) is None
+    assert C.extension(settled | {"finished": False}, 10000, 20000) == 10000  # a continuation cut short goes on
+
+
+TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=16", "--data.init_args.val_size=200", "--eval_every=2"]
+
+
+def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
+    """Continued from its checkpoint, or (a run from before checkpoints were kept) run
+    again from its start beside the shorter one, a run evaluates exactly as one that
+    was given the longer length from the start."""
+    import json
+    import os
+
+    from lightning_wgan.cli import WGANCLI
+
+    monkeypatch.chdir(REPO)
+
+    def train(name, steps, *more):
+        WGANCLI(args=[*C.RUN_ARGS, *TINY, f"--generator_steps={steps}", f"--run_dir={tmp_path / name}", *more])
+        for marker in ("params.json", "done"):
+            (tmp_path / name / marker).write_text("{}")
+        return tmp_path / name
+
+    def history(run_dir):
+        return [(h["step"], h["w1_exact"]) for h in json.loads((run_dir / "summary.json").read_text())["history"]]
+
+    straight, resumed, rerun = train("straight", 12), train("resumed", 6), train("rerun", 6, "--checkpoint.save_last=false")
+    assert history(resumed) == history(straight)[:3]
+    for run_dir in (resumed, rerun):
+        C.go_on(run_dir, 12, TINY, {**os.environ, "OMP_NUM_THREADS": "1"})
+        assert history(run_dir) == history(straight)
+        assert (run_dir / "done").exists() and (run_dir / "checkpoints" / "last.ckpt").exists()
+    assert "Restored all states from the checkpoint" in (resumed / "output.log").read_text()  # not trained again from step 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rerun", "resumed", "straight"]  # the side directory took its place
+
+
 def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
     """Runs as the sweep runner collects them: one per seed, W1 falling to ``final``."""
     rows = []
@@ -46,7 +89,7 @@ def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization()
     assert "| 8gaussians | GP | 10 | 750, · | 750, never |" in time  # seed 1 of the default init not done
     assert "| 8gaussians | LP | 0.1 | - | never, never |" in time
     # final W1 over the last 4 evaluations: 0.15 and 0.25 → 0.200 ± 0.071 (sample std), W1 / floor 2.00 ± 0.71
-    default, normal = "1 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
+    default, normal = "1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 × 1500 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
     assert f"| 8gaussians | GP | 10 | {default} | {normal} |" in final
     assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
 
@@ -83,6 +126,9 @@ def test_status_counts_the_runs_of_each_round_of_the_grid():
     # a round is one data set and seed: 16 penalty runs (2 inits × 2 penalties × 4 λ) + 2 clipping runs
     assert text.startswith("3 of the grid's 108 runs are done (8gaussians seed 0: 2 of 18; 8gaussians seed 1: 1 of 18).")
     assert "1.5 h in all, 30 min a run on average at 20.0 critic steps/s" in text
+    assert "up to 20000 (0 so far)" in text
+    rows[0]["summary"]["history"].append({"step": 10000, "w1_exact": 0.1})
+    assert "up to 20000 (1 so far)" in C.status(rows)
 
 
 def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):

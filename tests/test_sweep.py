@@ -123,3 +123,22 @@ def test_in_process_workers_take_config_lists_and_skip_finished_runs(tmp_path, c
     capsys.readouterr()
     run_sweep(sweep, out, extra, in_process=True)
     assert "2 of 2 runs done already" in capsys.readouterr().out
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_and_a_broken_one_starts_afresh(tmp_path):
+    import torch
+
+    from lightning_wgan.sweep import run_id, start_run
+
+    params = {"seed_everything": 1}
+    run_dir, resume = start_run(tmp_path, params)
+    assert resume == [] and json.loads((run_dir / "params.json").read_text()) == params
+    (run_dir / "config.yaml").write_text("seed_everything: 1\n")
+    (run_dir / "checkpoints").mkdir()
+    torch.save({"global_step": 30}, run_dir / "checkpoints" / "last.ckpt")
+    (run_dir / "summary.json").write_text('{"finished": false}')
+    assert start_run(tmp_path, params) == (tmp_path / run_id(params), ["--ckpt_path=last"])
+    assert (run_dir / "summary.json").exists()  # what the run measured before it stopped is kept
+    (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"cut short by a kill")
+    assert start_run(tmp_path, params) == (run_dir, [])
+    assert sorted(p.name for p in run_dir.iterdir()) == ["params.json"]
