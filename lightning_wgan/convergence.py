@@ -358,7 +358,8 @@ def panels(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: str) -> None:
     """Exact W1 / noise floor over the whole run, one line per penalty × λ (the mean over
-    seeds), the seeds' range shaded; the dashed line is 2× the floor."""
+    seeds), the seeds' range shaded, a run continued past its seeds' common length dotted
+    on its own; the dashed line is 2× the floor."""
     colors = {"GP": plt.cm.Blues, "LP": plt.cm.Reds}
     for (ds, it, penalty, lam), runs in groups(rows).items():
         if (ds, it) != (dataset, init):
@@ -372,11 +373,15 @@ def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: s
         ax.plot(steps, mean, color=color, label=label)
         ax.fill_between(steps, [min(c[i] for c in curves) for i in range(n)], [max(c[i] for c in curves) for i in range(n)],
                         color=color, alpha=0.15, lw=0)
+        for s in runs:  # a run continued past the others' length (:func:`extend`): on alone, dotted
+            if len(s["history"]) > n:
+                ax.plot([h["step"] for h in s["history"][n - 1:]], [h["w1_exact"] / s["noise_floor"] for h in s["history"][n - 1:]],
+                        color=color, ls=":")
     ax.axhline(2.0, color="black", lw=0.8, ls="--")
     ax.set_yscale("log")
     ax.set_xlabel("generator step")
     ax.set_ylabel("exact W1 / noise floor")
-    ax.set_title(f"GAN training: {dataset}, {init} init (mean; seeds' range shaded)", fontsize=10)
+    ax.set_title(f"GAN training: {dataset}, {init} init (mean; seeds' range shaded; continued runs dotted)", fontsize=9)
     ax.legend(fontsize=7, ncol=2, title="(seeds)", title_fontsize=7)
 
 

@@ -82,7 +82,7 @@ def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussian
     return rows
 
 
-def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization():
+def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization(tmp_path):
     rows = rows_of([0.15, 0.25]) + rows_of([0.12], init="default") + rows_of([0.3, 0.3], penalty="lp", weight=0.1)
     time, final = C.time_table(rows), C.final_table(rows)
     # GP λ 10: default init one seed (below 0.2 at step 750); normal init seeds 0 and 1 (0.25 never is)
@@ -92,6 +92,10 @@ def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization()
     default, normal = "1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 × 1500 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
     assert f"| 8gaussians | GP | 10 | {default} | {normal} |" in final
     assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
+    rows[0]["summary"]["history"] += [{"step": 1750, "w1_exact": 0.1, "w1_critic": 0.05}]  # one seed continued
+    assert "| 8gaussians | GP | 10 | 1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0 | 2 × 1500–1750 |" in C.final_table(rows)
+    C.figure(rows, tmp_path / "convergence.png")  # the continued seed drawn on its own past the others
+    assert (tmp_path / "convergence.png").stat().st_size > 10_000
 
 
 def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
