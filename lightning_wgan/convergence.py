@@ -136,20 +136,22 @@ def extend(run_dirs: list[Path], grid: Grid, jobs: int) -> None:
 def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> None:
     """Continue a finished run to ``steps`` generator steps in its own directory, from its
     last checkpoint. A run from before the grid kept checkpoints is run again from its
-    start beside it (its seed makes the first part the same) and replaces it only once
-    finished, so an interruption never loses the shorter run."""
+    start beside it (its seed makes the first part the same; an interrupted rerun goes on
+    from its own checkpoint) and replaces it only once finished, so an interruption never
+    loses the shorter run."""
     where = run_dir if resumable(run_dir) else run_dir.with_name(run_dir.name + ".longer")
-    if where != run_dir:
+    resume = resumable(where)  # the run itself, or a rerun beside it that was interrupted
+    if not resume:
         shutil.rmtree(where, ignore_errors=True)
         where.mkdir()
+        shutil.copy(run_dir / "params.json", where / "params.json")
     print(f"    {run_dir.name}: still falling, continued to {steps} generator steps", flush=True)
     args = [f"--config={run_dir / 'config.yaml'}", *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={where}",
-            *(["--ckpt_path=last"] if where == run_dir else [])]
+            *(["--ckpt_path=last"] if resume else [])]
     with open(where / "output.log", "a") as log:
         subprocess.run([sys.executable, str(REPO / "train.py"), *args], stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     if where != run_dir and finished(where):
-        for name in ("params.json", "done"):
-            shutil.copy(run_dir / name, where / name)
+        (where / "done").touch()
         old = run_dir.with_name(run_dir.name + ".shorter")
         run_dir.rename(old)
         where.rename(run_dir)
