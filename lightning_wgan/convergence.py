@@ -22,6 +22,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from collections import defaultdict
@@ -183,14 +184,17 @@ def final(summary: dict[str, Any], key: str = "w1_exact") -> float:
 def still_falling(summary: dict[str, Any]) -> bool:
     """Whether W1 was still falling at the end of the run: the mean over the last
     evaluations is below the mean over the ones before them by more than twice the
-    standard deviation of such a difference when W1 only fluctuates like the noise floor
-    (the floor's spread over draws, ``noise_floor_sd``, for each evaluation)."""
+    standard error of that difference (Welch's, from each window's own spread across its
+    evaluations, but never less than the noise floor's spread over draws,
+    ``noise_floor_sd``). A run that only oscillates, as GP at large λ does by factors of
+    2–10 between evaluations, has a large spread and does not count as falling."""
     w1 = [h["w1_exact"] for h in summary["history"]]
     n = LAST_EVALUATIONS
     if len(w1) < 2 * n:
         return False
-    drop = sum(w1[-2 * n:-n]) / n - sum(w1[-n:]) / n
-    return drop > 2 * summary["noise_floor_sd"] * math.sqrt(2 / n)
+    before, last = w1[-2 * n:-n], w1[-n:]
+    sd = [max(statistics.stdev(window), summary["noise_floor_sd"]) for window in (before, last)]
+    return statistics.mean(before) - statistics.mean(last) > 2 * math.sqrt((sd[0] ** 2 + sd[1] ** 2) / n)
 
 
 def rows(runs: Path) -> list[dict[str, Any]]:

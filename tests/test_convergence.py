@@ -22,11 +22,16 @@ def test_time_to_twice_the_floor_and_the_final_mean_by_hand():
 
 
 def test_still_falling_means_a_drop_beyond_the_noise_of_two_means_of_four():
-    # noise_floor_sd 0.01: the threshold is 2 × 0.01 × √(2/4) = 0.01414 between the two means
+    # flat windows, noise_floor_sd 0.01: the threshold is 2 × 0.01 × √(2/4) = 0.01414 between the two means
     flat = [0.5, 0.4, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2]
     assert not C.still_falling(summary([*flat[:4], 0.21, 0.21, 0.21, 0.21, 0.2, 0.2, 0.2, 0.2]))  # drop 0.01
     assert C.still_falling(summary([*flat[:4], 0.22, 0.22, 0.22, 0.22, 0.2, 0.2, 0.2, 0.2]))  # drop 0.02
     assert not C.still_falling(summary([0.9, 0.1, 0.1]))  # too short to tell
+    # GP λ 100 seed 1 (default init), which oscillates: the means drop by 5.2, within twice their
+    # standard error (window sds 10.8 and 0.70: 2 × √((10.8² + 0.70²) / 4) = 10.8)
+    assert not C.still_falling(summary([1.345, 1.523, 22.946, 1.091, 0.936, 0.958, 2.423, 1.623]))
+    # clipping from N(0, 0.02), seed 0: a drop of 0.052 against 2 × √((0.0262² + 0.0065²) / 4) = 0.027
+    assert C.still_falling(summary([0.33, 0.309, 0.289, 0.269, 0.256, 0.247, 0.241, 0.244]))
 
 
 def test_a_run_goes_on_while_still_falling_doubling_up_to_the_longest():
