@@ -49,8 +49,8 @@ TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=
 
 def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
     """Continued from its checkpoint, or (a run from before checkpoints were kept) run
-    again from its start beside the shorter one, a run evaluates exactly as one that
-    was given the longer length from the start."""
+    again from its start beside the shorter one, going on from where that rerun was
+    interrupted, a run evaluates exactly as one given the longer length from the start."""
     import json
     import os
 
@@ -69,11 +69,13 @@ def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
 
     straight, resumed, rerun = train("straight", 12), train("resumed", 6), train("rerun", 6, "--checkpoint.save_last=false")
     assert history(resumed) == history(straight)[:3]
+    (train("rerun.longer", 8) / "done").unlink()  # a rerun beside it, interrupted at step 8 of 12
     for run_dir in (resumed, rerun):
         C.go_on(run_dir, 12, TINY, {**os.environ, "OMP_NUM_THREADS": "1"})
         assert history(run_dir) == history(straight)
         assert (run_dir / "done").exists() and (run_dir / "checkpoints" / "last.ckpt").exists()
-    assert "Restored all states from the checkpoint" in (resumed / "output.log").read_text()  # not trained again from step 0
+    for run_dir in (resumed, rerun):  # not trained again from step 0
+        assert "Restored all states from the checkpoint" in (run_dir / "output.log").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rerun", "resumed", "straight"]  # the side directory took its place
 
 
