@@ -27,7 +27,7 @@ from callbacks.progress import ProgressBar
 from callbacks.reliability import FiniteGuard, Preemption
 from callbacks.samples import SamplePlot
 from callbacks.summary import Summary
-from lightning_wgan.errors import ArgumentParser, ConfigError, NonFiniteError, root_message
+from lightning_wgan.errors import ArgumentParser, ConfigError, NonFiniteError, root_message, unreadable_checkpoint
 from lightning_wgan.estimate import CriticEstimator
 from lightning_wgan.module import WGAN
 
@@ -89,10 +89,8 @@ def check_ckpt_path(ckpt_path: str | None, run_dir: Path | None) -> None:
         path = Path(ckpt_path)
     if not path.is_file():
         raise SystemExit(f"error: --ckpt_path {ckpt_path}: no checkpoint at {path}")
-    try:
-        torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # any failure to read means the file is unusable
-        raise SystemExit(f"error: --ckpt_path {ckpt_path}: {path} is not a readable checkpoint ({type(err).__name__})") from None
+    if (problem := unreadable_checkpoint(path)) is not None:
+        raise SystemExit(f"error: --ckpt_path {ckpt_path}: {path} is not a readable checkpoint ({problem})")
 
 
 def _import(class_path: str) -> Any:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import statistics
 import subprocess
@@ -37,7 +36,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect_sweeps, expand, finished, mean_sd, mean_sd_text, resumable, run_id, run_sweep  # noqa: E402
+from lightning_wgan.sweep import (  # noqa: E402
+    REPO,
+    collect_sweeps,
+    expand,
+    finished,
+    mean_sd,
+    mean_sd_text,
+    resumable,
+    run_id,
+    run_sweep,
+    shared_cores_env,
+)
 
 RUNS = REPO / "docs" / "convergence_runs"
 INITS = {"default": "conf/init/default.yaml", "normal": "conf/init/normal.yaml"}
@@ -118,8 +128,7 @@ def extend(run_dirs: list[Path], grid: Grid, jobs: int) -> None:
     """Continue the finished runs in ``run_dirs`` that are still falling, ``jobs`` at a
     time, until none is (or each has reached :data:`LONGEST` times the grid's length)."""
     longest, tried = LONGEST * grid.generator_steps, set()
-    # As the sweep runner does: processes that share cores get a share of the threads.
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))}
+    env = shared_cores_env(jobs)
     while True:
         todo = []
         for run_dir in run_dirs:
@@ -140,8 +149,9 @@ def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> N
     start beside it (its seed makes the first part the same; an interrupted rerun goes on
     from its own checkpoint) and replaces it only once finished, so an interruption never
     loses the shorter run."""
-    where = run_dir if resumable(run_dir) else run_dir.with_name(run_dir.name + ".longer")
-    resume = resumable(where)  # the run itself, or a rerun beside it that was interrupted
+    in_place = resumable(run_dir)
+    where = run_dir if in_place else run_dir.with_name(run_dir.name + ".longer")
+    resume = in_place or resumable(where)  # the run itself, or a rerun beside it that was interrupted
     if not resume:
         shutil.rmtree(where, ignore_errors=True)
         where.mkdir()

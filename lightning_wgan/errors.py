@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from pytorch_lightning.cli import LightningArgumentParser
@@ -68,3 +69,14 @@ def root_message(err: BaseException) -> str:
     lines = [ln.strip(" -") for ln in str(err).splitlines()]
     ours = [ln for ln in lines if ln and not ln.startswith(noise)]
     return ours[0] if ours else " ".join(str(err).split())
+
+
+def unreadable_checkpoint(path: Path) -> str | None:
+    """Why the checkpoint at ``path`` cannot be used (the error's type), or None if it loads."""
+    import torch
+
+    try:
+        torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # any failure to read means the file is unusable
+        return type(err).__name__
+    return None

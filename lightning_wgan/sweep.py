@@ -128,11 +128,8 @@ def run_sweep(
     sweep = load_sweep(path)
     runs = expand(sweep, count)
     program = REPO / sweep.get("program", "train.py")
-    env = {**os.environ, "WANDB_RUN_GROUP": out.name}
+    env = shared_cores_env(jobs, WANDB_RUN_GROUP=out.name)
     env.setdefault("WANDB_MODE", "offline")
-    # Processes that share cores must not each start one thread per core: their
-    # threads would contend and every run would slow down several times.
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
     out.mkdir(parents=True, exist_ok=True)
     if in_process:
         todo = sum(not (out / run_id(p) / "done").exists() for p in runs)
@@ -185,6 +182,15 @@ def run_sweep(
     return rows
 
 
+def shared_cores_env(jobs: int, **extra: str) -> dict[str, str]:
+    """The environment for ``jobs`` processes at a time on this machine's cores (with
+    ``extra`` set). Processes that share cores must not each start one thread per core:
+    their threads would contend and every run would slow down several times."""
+    env = {**os.environ, **extra}
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+    return env
+
+
 def finished(run_dir: Path) -> bool:
     """Whether the run ran to its end: its summary says so. A run stopped by a signal
     exits 0 too (it saved a checkpoint), but its summary says ``finished: false``."""
@@ -214,13 +220,9 @@ def resumable(run_dir: Path) -> bool:
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     if not (ckpt.is_file() and (run_dir / "config.yaml").is_file() and (run_dir / "params.json").is_file()):
         return False
-    import torch  # only runs that left a checkpoint need it
+    from lightning_wgan.errors import unreadable_checkpoint  # only runs that left a checkpoint need the training stack
 
-    try:
-        torch.load(ckpt, map_location="cpu", weights_only=False)
-    except Exception:  # any failure to read means the file is unusable
-        return False
-    return True
+    return unreadable_checkpoint(ckpt) is None
 
 
 def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: int, count: int | None = None) -> None:
