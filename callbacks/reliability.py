@@ -14,8 +14,9 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from lightning_wgan.errors import NonFiniteError
 
 
-def last_checkpoint(trainer: pl.Trainer) -> Path:
-    return Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+def last_checkpoint(run_dir: str | Path) -> Path:
+    """Where a run directory keeps the checkpoint it resumes from (``--ckpt_path last``)."""
+    return Path(run_dir) / "checkpoints" / "last.ckpt"
 
 
 class Preemption(pl.Callback):
@@ -43,7 +44,7 @@ class Preemption(pl.Callback):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, SIGTERMException):
             return
-        path = last_checkpoint(trainer)
+        path = last_checkpoint(trainer.default_root_dir)
         trainer.save_checkpoint(path)
         name = signal.Signals(self._signal).name if self._signal is not None else "SIGTERM"
         step = getattr(pl_module, "training_steps", trainer.global_step)
@@ -81,7 +82,7 @@ class FiniteGuard(pl.Callback):
         if bool(finite.all()):  # the one host synchronization
             return
         bad = next(name for name, ok in zip(named, finite.tolist(), strict=True) if not ok)
-        last = last_checkpoint(trainer)
+        last = last_checkpoint(trainer.default_root_dir)
         where = f"last good checkpoint: {last}" if last.is_file() else "no checkpoint was saved yet"
         raise NonFiniteError(
             f"non-finite {bad} at generator step {getattr(pl_module, 'generator_steps', '?')} "

@@ -24,7 +24,7 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from callbacks.monitor import GradNormMonitor
 from callbacks.progress import ProgressBar
-from callbacks.reliability import FiniteGuard, Preemption
+from callbacks.reliability import FiniteGuard, Preemption, last_checkpoint
 from callbacks.samples import SamplePlot
 from callbacks.summary import Summary
 from lightning_wgan.errors import ArgumentParser, ConfigError, NonFiniteError, root_message, unreadable_checkpoint
@@ -84,7 +84,7 @@ def check_ckpt_path(ckpt_path: str | None, run_dir: Path | None) -> None:
     if ckpt_path == "last":
         if run_dir is None:
             raise SystemExit("error: --ckpt_path last needs the run's --run_dir (or --config <run dir>/config.yaml)")
-        path = run_dir / "checkpoints" / "last.ckpt"
+        path = last_checkpoint(run_dir)
     else:
         path = Path(ckpt_path)
     if not path.is_file():

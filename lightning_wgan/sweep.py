@@ -217,12 +217,14 @@ def start_run(out: Path, params: dict[str, Any]) -> tuple[Path, list[str]]:
 def resumable(run_dir: Path) -> bool:
     """Whether an unfinished run left its config and a readable ``last.ckpt`` (a file cut
     short by a kill mid-write is not, and the run then starts afresh)."""
-    ckpt = run_dir / "checkpoints" / "last.ckpt"
-    if not (ckpt.is_file() and (run_dir / "config.yaml").is_file() and (run_dir / "params.json").is_file()):
+    if not ((run_dir / "config.yaml").is_file() and (run_dir / "params.json").is_file()):
         return False
-    from lightning_wgan.errors import unreadable_checkpoint  # only runs that left a checkpoint need the training stack
+    # only runs that started need the training stack
+    from callbacks.reliability import last_checkpoint
+    from lightning_wgan.errors import unreadable_checkpoint
 
-    return unreadable_checkpoint(ckpt) is None
+    ckpt = last_checkpoint(run_dir)
+    return ckpt.is_file() and unreadable_checkpoint(ckpt) is None
 
 
 def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: int, count: int | None = None) -> None:
