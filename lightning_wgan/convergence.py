@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,14 +102,24 @@ def run(grid: Grid, runs: Path, jobs: int) -> None:
     and the clipping baseline, then the extension of those still falling), the
     reference data set's seeds first: a grid stopped part-way leaves whole comparisons
     on 8gaussians rather than one seed of everything. A run's id does not depend on the
-    round it ran in, so finished runs are skipped whichever way the grid is cut."""
-    for dataset in grid.datasets:
-        for seed in grid.seeds:
-            done = []
-            for name, sweep in sweeps(grid, [seed], [dataset]).items():
-                run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
-                done += [d for d in (runs / name / run_id(p) for p in expand(sweep)) if (d / "done").exists()]
-            extend(done, grid, jobs)
+    round it ran in, so finished runs are skipped whichever way the grid is cut.
+
+    A round's extension goes on beside the next round rather than before it: a lone long
+    extension would otherwise leave the other cores idle for as long as it runs. One
+    round's extension at a time; the grid returns when the last one has finished."""
+    with ThreadPoolExecutor(1) as beside:
+        extending: Future | None = None
+        for dataset in grid.datasets:
+            for seed in grid.seeds:
+                done = []
+                for name, sweep in sweeps(grid, [seed], [dataset]).items():
+                    run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
+                    done += [d for d in (runs / name / run_id(p) for p in expand(sweep)) if (d / "done").exists()]
+                if extending is not None:
+                    extending.result()
+                extending = beside.submit(extend, done, grid, jobs)
+        if extending is not None:
+            extending.result()
 
 
 def extension(summary: dict[str, Any], started: int, longest: int) -> int | None:
