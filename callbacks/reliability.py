@@ -8,6 +8,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_info
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -45,6 +46,12 @@ class Preemption(pl.Callback):
         if not isinstance(exception, SIGTERMException):
             return
         path = last_checkpoint(trainer.default_root_dir)
+        checkpointing = trainer.checkpoint_callback
+        if isinstance(checkpointing, ModelCheckpoint) and checkpointing.save_last:
+            # Recorded in the saved state, so that after resuming the callback overwrites
+            # this file; otherwise a run stopped before its first save would go on in a
+            # last-v1.ckpt beside it.
+            checkpointing.last_model_path = str(path)
         trainer.save_checkpoint(path)
         name = signal.Signals(self._signal).name if self._signal is not None else "SIGTERM"
         step = getattr(pl_module, "training_steps", trainer.global_step)

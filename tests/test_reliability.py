@@ -61,6 +61,9 @@ def test_signal_saves_a_checkpoint_exits_cleanly_and_resumes(tmp_path, signum):
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert read_summary(run)["generator_steps"] == target and read_summary(run)["finished"] is True
+    # The checkpoint callback goes on writing the file it resumed from, not a last-v1.ckpt beside it.
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["wgan"]["generator_steps"] == target
 
 
 def test_nan_stops_the_run_and_never_reaches_a_checkpoint(tmp_path):
