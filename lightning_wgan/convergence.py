@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -104,22 +104,21 @@ def run(grid: Grid, runs: Path, jobs: int) -> None:
     on 8gaussians rather than one seed of everything. A run's id does not depend on the
     round it ran in, so finished runs are skipped whichever way the grid is cut.
 
-    A round's extension goes on beside the next round rather than before it: a lone long
-    extension would otherwise leave the other cores idle for as long as it runs. One
-    round's extension at a time; the grid returns when the last one has finished."""
+    A round's extension goes on beside the next rounds rather than before them: a lone
+    long extension would otherwise leave the other cores idle for as long as it runs.
+    The extensions queue, one round's at a time in order; the grid returns when the
+    last one has finished."""
     with ThreadPoolExecutor(1) as beside:
-        extending: Future | None = None
+        extensions = []
         for dataset in grid.datasets:
             for seed in grid.seeds:
                 done = []
                 for name, sweep in sweeps(grid, [seed], [dataset]).items():
                     run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True)
                     done += [d for d in (runs / name / run_id(p) for p in expand(sweep)) if (d / "done").exists()]
-                if extending is not None:
-                    extending.result()
-                extending = beside.submit(extend, done, grid, jobs)
-        if extending is not None:
-            extending.result()
+                extensions.append(beside.submit(extend, done, grid, jobs))
+        for queued in extensions:
+            queued.result()
 
 
 def extension(summary: dict[str, Any], started: int, longest: int) -> int | None:

@@ -166,30 +166,31 @@ def test_the_rounds_run_exactly_the_full_grid():
         assert rounds == full and len(set(full)) == len(full)
 
 
-def test_a_rounds_extension_goes_on_beside_the_next_round(tmp_path, monkeypatch):
-    """Round 1's extension runs while round 2's runs do (it waits for them to start), round
-    2's starts only after round 1's has ended, and the grid returns after the last one."""
+def test_a_rounds_extension_goes_on_beside_the_next_rounds(tmp_path, monkeypatch):
+    """Round 1's extension runs while all later rounds' runs do (it waits for the last
+    round to start), the extensions run one at a time in order, and the grid returns
+    after the last one."""
     import threading
 
-    events, sweeps_run, round_two = [], [], threading.Event()
+    events, sweeps_run, last_round = [], [], threading.Event()
 
     def fake_sweep(sweep, out, extra, jobs, in_process):
         sweeps_run.append(out.name)
-        if len(sweeps_run) > 2:  # two sweeps (penalties, clip) a round
-            round_two.set()
+        if len(sweeps_run) > 6:  # two sweeps (penalties, clip) a round, four rounds
+            last_round.set()
 
     def fake_extend(run_dirs, grid, jobs):
         n = sum(e[0] == "start" for e in events) + 1
         events.append(("start", n))
         if n == 1:
-            events.append(("saw round 2", round_two.wait(timeout=10)))
+            events.append(("saw round 4", last_round.wait(timeout=10)))
         events.append(("end", n))
 
     monkeypatch.setattr(C, "run_sweep", fake_sweep)
     monkeypatch.setattr(C, "extend", fake_extend)
-    C.run(C.Grid(["8gaussians", "25gaussians"], [1], [0], 10, 5, []), tmp_path, jobs=2)
-    assert events == [("start", 1), ("saw round 2", True), ("end", 1), ("start", 2), ("end", 2)]
-    assert sweeps_run == ["penalties", "clip"] * 2
+    C.run(C.Grid(["8gaussians", "25gaussians"], [1], [0, 1], 10, 5, []), tmp_path, jobs=2)
+    assert events == [("start", 1), ("saw round 4", True), ("end", 1), *[(e, n) for n in (2, 3, 4) for e in ("start", "end")]]
+    assert sweeps_run == ["penalties", "clip"] * 4
 
 
 @pytest.mark.slow
