@@ -13,7 +13,6 @@ sessions). Writes ``docs/benchmark.md`` (tables) and ``docs/benchmark.png``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 import time
@@ -27,7 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, collect_sweeps, mean_sd, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, collect_sweeps, driver_arguments, mean_sd, run_sweep  # noqa: E402
 
 REGULARIZER_DIR = "conf/regularizers"
 # name → (config, the λ flag, or None where λ does not apply), in the tables' order.
@@ -231,17 +230,15 @@ torchlip), {runs} runs.
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Every Lipschitz regularizer × λ × task × seed, critic-only, against an exact W1.")
-    parser.add_argument("--quick", action="store_true", help="a small subset: 2 tasks, λ ∈ {1, 10}, one seed, 400 steps")
-    parser.add_argument("--report", action="store_true", help="only the tables and figure, from the runs done so far")
-    parser.add_argument("--runs", help="where the runs go (default docs/benchmark_runs, kept in git; sweeps/benchmark_quick)")
-    parser.add_argument("--docs", help="where benchmark.md and .png go (default docs/, or the runs folder for --quick)")
+    parser = driver_arguments("Every Lipschitz regularizer × λ × task × seed, critic-only, against an exact W1.",
+                              quick="a small subset: 2 tasks, λ ∈ {1, 10}, one seed, 400 steps",
+                              runs="docs/benchmark_runs, kept in git; sweeps/benchmark_quick",
+                              results="docs/ for benchmark.md and .png, or the runs folder for --quick")
     parser.add_argument("--only", nargs="+", choices=list(REGULARIZERS), help="only these regularizers")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs = Path(args.runs) if args.runs else REPO / ("sweeps/benchmark_quick" if args.quick else "docs/benchmark_runs")
-    docs = Path(args.docs) if args.docs else (runs if args.quick else REPO / "docs")
+    docs = Path(args.results) if args.results else (runs if args.quick else REPO / "docs")
     if not args.report:
         run(grid, runs, args.jobs, args.only)
     rows = collect_sweeps(runs, REGULARIZERS)

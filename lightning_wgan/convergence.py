@@ -17,7 +17,6 @@ the generated blocks of ``docs/results.md`` (through :mod:`lightning_wgan.paper`
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import shutil
@@ -39,6 +38,7 @@ from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
     REPO,
     collect_sweeps,
+    driver_arguments,
     expand,
     finished,
     mean_sd,
@@ -438,12 +438,9 @@ def report(done: list[dict[str, Any]], results: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="GP and LP across λ in full GAN training, run to convergence.")
-    parser.add_argument("--quick", action="store_true", help="a few short, small runs")
-    parser.add_argument("--report", action="store_true", help="only the tables and figure, from the runs done so far")
-    parser.add_argument("--runs", help="where the runs go (default docs/convergence_runs, kept in git; sweeps/convergence_quick)")
-    parser.add_argument("--results", help="where the report goes (default docs/results, or the runs folder for --quick)")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser = driver_arguments("GP and LP across λ in full GAN training, run to convergence.", quick="a few short, small runs",
+                              runs="docs/convergence_runs, kept in git; sweeps/convergence_quick",
+                              results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs = Path(args.runs) if args.runs else (REPO / "sweeps/convergence_quick" if args.quick else RUNS)

@@ -182,6 +182,18 @@ def run_sweep(
     return rows
 
 
+def driver_arguments(description: str, quick: str, runs: str, results: str) -> argparse.ArgumentParser:
+    """The command line the grid drivers share (the regularizer benchmark and the
+    convergence grid): ``runs`` and ``results`` name the default folders in the help."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--report", action="store_true", help="only the tables and figure, from the runs done so far")
+    parser.add_argument("--runs", help=f"where the runs go (default {runs})")
+    parser.add_argument("--results", help=f"where the report goes (default {results})")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    return parser
+
+
 def shared_cores_env(jobs: int, **extra: str) -> dict[str, str]:
     """The environment for ``jobs`` processes at a time on this machine's cores (with
     ``extra`` set). Processes that share cores must not each start one thread per core:
