@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+import torch
 from pytorch_lightning.cli import LightningArgumentParser
 
 ALLOWED = {
@@ -73,8 +74,6 @@ def root_message(err: BaseException) -> str:
 
 def unreadable_checkpoint(path: Path) -> str | None:
     """Why the checkpoint at ``path`` cannot be used (the error's type), or None if it loads."""
-    import torch
-
     try:
         torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # any failure to read means the file is unusable
