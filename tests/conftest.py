@@ -3,8 +3,16 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from lightning_wgan.cli import WGANCLI
+
+# The suite runs one pytest-xdist worker per core (``-n auto`` in pyproject.toml). One
+# intra-op thread per process, subprocesses of the tests included, keeps the workers
+# from fighting over the cores: with torch's default of a thread per core, two workers
+# on two cores took longer than one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # Small networks and samples: the code paths of a real run, in seconds.
 TINY = [

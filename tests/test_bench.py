@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 import subprocess
 import sys
 
@@ -10,12 +11,18 @@ import pytorch_lightning as pl
 import torch
 from conftest import REPO
 
+
+def clean_env(home) -> dict[str, str]:
+    """A user's bare shell, with wandb off and the suite's thread count (see conftest)."""
+    return {"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "HOME": str(home), "OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"]}
+
+
 KEYS = {"template_vs_plain_toy", "template_vs_plain_tiny", "lp_vs_none", "gp_vs_none", "w1_seconds_n2000", "peak_rss_mb"}
 
 
 def test_quick_benchmark_prints_a_table_and_the_json_line(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench.py"), "--quick"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=600, env={"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "HOME": str(tmp_path)})
+                          cwd=tmp_path, timeout=600, env=clean_env(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
     result = json.loads(lines[-1])
@@ -28,9 +35,8 @@ def test_quick_benchmark_prints_a_table_and_the_json_line(tmp_path):
 def test_regularizer_speeds_print_every_regularizer(tmp_path):
     from lightning_wgan.benchmark import REGULARIZERS
 
-    env = {"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench.py"), "--regularizers", "--quick"], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=600, env=env)
+                          text=True, cwd=tmp_path, timeout=600, env=clean_env(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result) == set(REGULARIZERS) - {"none"} and all(v > 0 for v in result.values())

@@ -11,6 +11,9 @@ from conftest import REPO, TINY
 
 from lightning_wgan.metrics import exact_w1
 
+# One xdist worker runs these one after another: each picks a free port for its processes.
+pytestmark = pytest.mark.xdist_group("ddp")
+
 
 @pytest.mark.parametrize("regularizer", [None, "alp", "spectral_norm"])
 def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path, regularizer):
