@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterable
@@ -134,13 +135,16 @@ def run_sweep(
     if in_process:
         todo = sum(not (out / run_id(p) / "done").exists() for p in runs)
         print(f"{len(runs) - todo} of {len(runs)} runs done already; {jobs} workers run the other {todo}", flush=True)
-        workers = [
-            subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()), "--out", str(out.resolve()),
-                              "--worker", f"{k}/{jobs}", *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
-            for k in range(jobs)
-        ]
-        for worker in workers:
-            worker.wait()
+        # Workers take the next run nobody has claimed, so none idles while runs are left
+        # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
+        with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
+            workers = [
+                subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()), "--out", str(out.resolve()),
+                                  "--claims", claims, *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
+                for _ in range(jobs)
+            ]
+            for worker in workers:
+                worker.wait()
         rows = collect(out)
         write_tables(rows, out, list(sweep["parameters"]))
         return rows
@@ -239,16 +243,26 @@ def resumable(run_dir: Path) -> bool:
     return ckpt.is_file() and unreadable_checkpoint(ckpt) is None
 
 
-def work(path: str | Path, out: Path, extra: list[str], worker: int, workers: int, count: int | None = None) -> None:
-    """Run every ``workers``-th unfinished run of the sweep (from the ``worker``-th on) in
-    this process, one after another, each writing its output to its own log."""
+def claim(claims: Path, params: dict[str, Any]) -> bool:
+    """Whether this worker takes the run: the one that creates its claim file first
+    (an exclusive create, atomic between processes)."""
+    try:
+        (claims / run_id(params)).open("x").close()
+    except FileExistsError:
+        return False
+    return True
+
+
+def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int | None = None) -> None:
+    """Run the sweep's unfinished runs that no other worker sharing ``claims`` has taken,
+    in this process, one after another, each writing its output to its own log."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     from lightning_wgan.cli import WGANCLI  # only workers need the training stack
 
     runs = expand(load_sweep(path), count)
     for i, params in enumerate(runs):
-        if i % workers != worker or (out / run_id(params) / "done").exists():
+        if (out / run_id(params) / "done").exists() or not claim(claims, params):
             continue
         run_dir, resume = start_run(out, params)
         print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}{' (resumed)' if resume else ''}", flush=True)
@@ -330,14 +344,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, help="number of runs of a random search")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs threads)")
     parser.add_argument("--in_process", action="store_true", help="--jobs worker processes, each running its runs in itself")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)  # K/N: one worker of an --in_process sweep
+    parser.add_argument("--claims", help=argparse.SUPPRESS)  # one worker of an --in_process sweep: its claims folder
     args = parser.parse_args(argv)
     if not Path(args.sweep).is_file():
         raise SystemExit(f"error: no sweep file {args.sweep}")
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
-    if args.worker:
-        k, n = map(int, args.worker.split("/"))
-        work(args.sweep, out, extra, k, n, args.count)
+    if args.claims:
+        work(args.sweep, out, extra, Path(args.claims), args.count)
         return
     try:
         rows = run_sweep(args.sweep, out, extra, args.count, args.jobs, args.in_process)

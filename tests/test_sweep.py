@@ -5,13 +5,14 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO
 
 from lightning_wgan.cli import WGANCLI
-from lightning_wgan.sweep import SweepError, draw, expand, load_sweep, run_sweep, to_args
+from lightning_wgan.sweep import SweepError, claim, draw, expand, load_sweep, run_id, run_sweep, to_args, work
 
 SWEEPS = sorted((REPO / "conf" / "sweeps").glob("*.yaml"))
 
@@ -125,10 +126,36 @@ def test_in_process_workers_take_config_lists_and_skip_finished_runs(tmp_path, c
     assert "2 of 2 runs done already" in capsys.readouterr().out
 
 
+def test_a_worker_takes_the_runs_no_other_worker_has_claimed(tmp_path, monkeypatch):
+    """Runs 0 and 2 are another worker's; run 3 is done. This worker runs run 1 only, and
+    claims it, which a share fixed by index (every other run) would not have done."""
+    sweep = tmp_path / "seeds.yaml"
+    sweep.write_text(yaml.safe_dump({"method": "grid", "parameters": {"seed_everything": {"values": [0, 1, 2, 3]}}}))
+    out, claims = tmp_path / "out", tmp_path / "claims"
+    claims.mkdir()
+    (out / run_id({"seed_everything": 3})).mkdir(parents=True)
+    (out / run_id({"seed_everything": 3}) / "done").touch()
+    ran = []
+
+    class FakeCLI:
+        def __init__(self, args):
+            ran.append(args[0])
+            run_dir = Path(next(a for a in args if a.startswith("--run_dir=")).split("=", 1)[1])
+            (run_dir / "summary.json").write_text(json.dumps({"finished": True}))
+
+    monkeypatch.setattr("lightning_wgan.cli.WGANCLI", FakeCLI)
+    assert claim(claims, {"seed_everything": 0}) and claim(claims, {"seed_everything": 2})
+    assert not claim(claims, {"seed_everything": 0})  # a claim is taken once
+    work(sweep, out, [], claims)
+    assert ran == ["--seed_everything=1"]
+    assert not claim(claims, {"seed_everything": 1})
+    assert sorted(p.name for p in claims.iterdir()) == sorted(run_id({"seed_everything": s}) for s in (0, 1, 2))
+
+
 def test_an_interrupted_run_resumes_from_its_checkpoint_and_a_broken_one_starts_afresh(tmp_path):
     import torch
 
-    from lightning_wgan.sweep import run_id, start_run
+    from lightning_wgan.sweep import start_run
 
     params = {"seed_everything": 1}
     run_dir, resume = start_run(tmp_path, params)
