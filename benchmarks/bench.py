@@ -136,8 +136,6 @@ class StepTimer(pl.Callback):
 def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True, extra: list[str] | None = None) -> float:
     """Critic steps/s of `python train.py` with the default config (no evaluation)."""
     warmup = max(steps // 10, 5)
-    # The fit ends with an evaluation, outside the timed steps: a small held-out sample
-    # keeps its exact-W1 solves from costing seconds (the default 2000 takes ~3 s).
     generator_steps = (steps + warmup) // n_critic
     timer = StepTimer(warmup)
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,6 +144,8 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: boo
                 "fit", *([] if monitor else ["--monitor", "null"]),
                 "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
                 "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
+                # The fit ends with an evaluation, outside the timed steps: a small held-out
+                # sample keeps its exact-W1 solves from costing seconds (2000 points: ~3 s).
                 "--data.init_args.batch_size", str(batch), "--data.init_args.val_size", "200", "--run_dir", str(Path(tmp) / "run"),
                 "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false", *(extra or []),
             ],
