@@ -406,7 +406,8 @@ def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: s
     ax.set_yscale("log")
     ax.set_xlabel("generator step")
     ax.set_ylabel("exact W1 / noise floor")
-    ax.set_title(f"GAN training: {dataset}, {init} init (mean; seeds' range shaded; continued runs dotted)", fontsize=9)
+    # two lines: on one, four panels side by side run into each other's titles
+    ax.set_title(f"GAN training: {dataset}, {init} init\nmean over seeds, their range shaded; continued runs dotted", fontsize=9)
     ax.legend(fontsize=7, ncol=2, title="(seeds)", title_fontsize=7)
 
 
