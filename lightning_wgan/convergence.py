@@ -47,6 +47,7 @@ from lightning_wgan.sweep import (  # noqa: E402
     run_id,
     run_sweep,
     shared_cores_env,
+    to_args,
 )
 
 RUNS = REPO / "docs" / "convergence_runs"
@@ -141,8 +142,7 @@ def extend(run_dirs: list[Path], grid: Grid, jobs: int) -> None:
     while True:
         todo = []
         for run_dir in run_dirs:
-            started = yaml.safe_load((run_dir / "config.yaml").read_text())["generator_steps"]
-            steps = extension(json.loads((run_dir / "summary.json").read_text()), started, longest)
+            steps = extension(json.loads((run_dir / "summary.json").read_text()), started_with(run_dir), longest)
             if steps is not None and (run_dir, steps) not in tried:  # a continuation that failed is not retried here
                 todo.append((run_dir, steps))
                 tried.add((run_dir, steps))
@@ -150,6 +150,17 @@ def extend(run_dirs: list[Path], grid: Grid, jobs: int) -> None:
             return
         with ThreadPoolExecutor(jobs) as pool:
             list(pool.map(lambda item: go_on(*item, grid.extra, env), todo))
+
+
+def started_with(run_dir: Path) -> int:
+    """The length in generator steps a run was last started with: its ``config.yaml``'s
+    where the run is on this machine, else its parameters' (a checkout keeps only
+    ``params.json``, ``summary.json`` and ``done`` of a run, so a grid continued in a
+    fresh clone has no config.yaml for the runs of earlier sessions)."""
+    config = run_dir / "config.yaml"
+    if config.is_file():
+        return yaml.safe_load(config.read_text())["generator_steps"]
+    return json.loads((run_dir / "params.json").read_text())["generator_steps"]
 
 
 def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> None:
@@ -166,8 +177,10 @@ def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> N
         where.mkdir()
         shutil.copy(run_dir / "params.json", where / "params.json")
     print(f"    {run_dir.name}: still falling, continued to {steps} generator steps", flush=True)
-    args = [f"--config={run_dir / 'config.yaml'}", *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={where}",
-            *(["--ckpt_path=last"] if resume else [])]
+    # A resumed run reads its own config.yaml; a rerun starts as the sweep runner started
+    # the run, from its parameters (its config.yaml need not be on this machine).
+    start = [f"--config={where / 'config.yaml'}"] if resume else to_args(json.loads((run_dir / "params.json").read_text()))
+    args = [*start, *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={where}", *(["--ckpt_path=last"] if resume else [])]
     with open(where / "output.log", "a") as log:
         subprocess.run([sys.executable, str(REPO / "train.py"), *args], stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     if where != run_dir and finished(where):

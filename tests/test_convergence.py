@@ -1,5 +1,7 @@
 """The GAN convergence driver: its grid parses, its measures by hand, the quick run (slow)."""
 
+import shutil
+
 import pytest
 from conftest import REPO
 
@@ -51,7 +53,8 @@ TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=
 def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
     """Continued from its checkpoint, or (a run from before checkpoints were kept) run
     again from its start beside the shorter one, going on from where that rerun was
-    interrupted, a run evaluates exactly as one given the longer length from the start."""
+    interrupted, or in a fresh clone that holds only the run's parameters, summary and
+    ``done``), a run evaluates exactly as one given the longer length from the start."""
     import json
     import os
 
@@ -71,13 +74,19 @@ def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
     straight, resumed, rerun = train("straight", 12), train("resumed", 6), train("rerun", 6, "--checkpoint.save_last=false")
     assert history(resumed) == history(straight)[:2]
     (train("rerun.longer", 9) / "done").unlink()  # a rerun beside it, interrupted at step 9 of 12
-    for run_dir in (resumed, rerun):
+    cloned = train("cloned", 6)
+    for ignored in cloned.iterdir():  # what git does not keep of a run
+        if ignored.name not in ("params.json", "summary.json", "done"):
+            shutil.rmtree(ignored) if ignored.is_dir() else ignored.unlink()
+    (cloned / "params.json").write_text('{"generator_steps": 6}')
+    assert C.started_with(cloned) == 6 and C.started_with(resumed) == 6
+    for run_dir in (resumed, rerun, cloned):
         C.go_on(run_dir, 12, TINY, {**os.environ, "OMP_NUM_THREADS": "1"})
         assert history(run_dir) == history(straight)
         assert (run_dir / "done").exists() and (run_dir / "checkpoints" / "last.ckpt").exists()
     for run_dir in (resumed, rerun):  # not trained again from step 0
         assert "Restored all states from the checkpoint" in (run_dir / "output.log").read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rerun", "resumed", "straight"]  # the side directory took its place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cloned", "rerun", "resumed", "straight"]  # side directories took their places
 
 
 def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
