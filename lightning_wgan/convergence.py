@@ -165,10 +165,13 @@ def started_with(run_dir: Path) -> int:
 
 def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> None:
     """Continue a finished run to ``steps`` generator steps in its own directory, from its
-    last checkpoint. A run from before the grid kept checkpoints is run again from its
-    start beside it (its seed makes the first part the same; an interrupted rerun goes on
-    from its own checkpoint) and replaces it only once finished, so an interruption never
-    loses the shorter run."""
+    last checkpoint. A run without one (from before the grid kept checkpoints, or from an
+    earlier session: checkpoints are not in git) is run again from its start beside it
+    and replaces it only once finished, so an interruption never loses the shorter run;
+    an interrupted rerun goes on from its own checkpoint. On the same machine the seed
+    makes the rerun's first part the same as the run's; on another CPU the rounding of
+    its kernels differs (W1 differs in the third digit from the first evaluation), so
+    the rerun is another draw of the same settings and seed."""
     in_place = resumable(run_dir)
     where = run_dir if in_place else run_dir.with_name(run_dir.name + ".longer")
     resume = in_place or resumable(where)  # the run itself, or a rerun beside it that was interrupted
