@@ -375,7 +375,8 @@ def status(rows: list[dict[str, Any]]) -> str:
     longer = sum(r["summary"]["history"][-1]["step"] > FULL.generator_steps for r in rows)
     text = (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
             f"at the reference settings, evaluated every {FULL.eval_every}; a run still falling at its end is continued "
-            f"from its last checkpoint for as long again, up to {LONGEST * FULL.generator_steps} ({longer} so far). "
+            f"for as long again, up to {LONGEST * FULL.generator_steps} ({longer} so far), from its last checkpoint "
+            "(or run again from its start where the checkpoint is not on the machine: checkpoints are not kept in git). "
             "`python -m lightning_wgan.convergence` continues the grid (finished runs are skipped).")
     if rows:
         hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
