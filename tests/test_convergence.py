@@ -51,10 +51,10 @@ TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=
 
 
 def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
-    """Continued from its checkpoint, or (a run from before checkpoints were kept) run
-    again from its start beside the shorter one, going on from where that rerun was
-    interrupted, or in a fresh clone that holds only the run's parameters, summary and
-    ``done``), a run evaluates exactly as one given the longer length from the start."""
+    """A run continued from its checkpoint, or run again from its start beside the shorter
+    one (a run from before checkpoints were kept, going on from where that rerun was
+    interrupted; or a run in a fresh clone, which holds only its parameters, summary and
+    ``done``), evaluates exactly as one given the longer length from the start."""
     import json
     import os
 
@@ -76,8 +76,10 @@ def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
     (train("rerun.longer", 9) / "done").unlink()  # a rerun beside it, interrupted at step 9 of 12
     cloned = train("cloned", 6)
     for ignored in cloned.iterdir():  # what git does not keep of a run
-        if ignored.name not in ("params.json", "summary.json", "done"):
-            shutil.rmtree(ignored) if ignored.is_dir() else ignored.unlink()
+        if ignored.is_dir():
+            shutil.rmtree(ignored)
+        elif ignored.name not in ("params.json", "summary.json", "done"):
+            ignored.unlink()
     (cloned / "params.json").write_text('{"generator_steps": 6}')
     assert C.started_with(cloned) == 6 and C.started_with(resumed) == 6
     for run_dir in (resumed, rerun, cloned):
