@@ -180,10 +180,11 @@ def go_on(run_dir: Path, steps: int, extra: list[str], env: dict[str, str]) -> N
         where.mkdir()
         shutil.copy(run_dir / "params.json", where / "params.json")
     print(f"    {run_dir.name}: still falling, continued to {steps} generator steps", flush=True)
-    # A resumed run reads its own config.yaml; a rerun starts as the sweep runner started
-    # the run, from its parameters (its config.yaml need not be on this machine).
-    start = [f"--config={where / 'config.yaml'}"] if resume else to_args(json.loads((run_dir / "params.json").read_text()))
-    args = [*start, *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={where}", *(["--ckpt_path=last"] if resume else [])]
+    # As the sweep runner starts and resumes runs: from the run's parameters, which git
+    # keeps (its config.yaml need not be on this machine).
+    params = json.loads((run_dir / "params.json").read_text())
+    args = [*to_args(params), *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={where}",
+            *(["--ckpt_path=last"] if resume else [])]
     with open(where / "output.log", "a") as log:
         subprocess.run([sys.executable, str(REPO / "train.py"), *args], stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     if where != run_dir and finished(where):
