@@ -21,6 +21,7 @@ line printed is one JSON object with the ratios.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -30,20 +31,28 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 import pytorch_lightning as pl
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from lightning_wgan.benchmark import REGULARIZER_DIR, REGULARIZERS, RUN_ARGS  # noqa: E402
 from lightning_wgan.cli import WGANCLI  # noqa: E402
-from lightning_wgan.convergence import save_plain_loop  # noqa: E402
 from lightning_wgan.data import make_distribution  # noqa: E402
 from lightning_wgan.metrics import exact_w1  # noqa: E402
 from lightning_wgan.networks import MLPCritic, MLPGenerator  # noqa: E402
 
 SIZES = {"toy": (512, 256), "tiny": (64, 64)}
+
+
+def experiment(name: str, mode: str) -> ModuleType:
+    """The experiment module ``name`` that ``mode`` measures for; a lean fork has deleted
+    the experiments, and the template's own measurements do not need them."""
+    try:
+        return importlib.import_module(f"lightning_wgan.experiments.{name}")
+    except ModuleNotFoundError:
+        raise SystemExit(f"error: {mode} measures for lightning_wgan.experiments.{name}, which this checkout does not have") from None
 # The default run without its optional callbacks (the always-on ones stay).
 NO_OPTIONAL_CALLBACKS = ["--sample_plot", "null", "--monitor", "null"]
 
@@ -112,7 +121,7 @@ def reference_trajectory(penalty: str, lam: float, init: str, seed: int, generat
     print(f"plain loop, {penalty.upper()} λ {lam:g}, {init} init, seed {seed}: exact W1 by generator step")
     print(json.dumps({k: round(v, 3) for k, v in sorted(trajectory.items())}))
     if save:
-        save_plain_loop(penalty, lam, init, seed, trajectory)
+        experiment("convergence", "--trajectory --save").save_plain_loop(penalty, lam, init, seed, trajectory)
 
 
 class StepTimer(pl.Callback):
@@ -157,11 +166,12 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: boo
 def critic_only(config: str, steps: int) -> float:
     """Critic steps/s of a critic-only run (the regularizer benchmark's settings, d = 32)."""
     timer = StepTimer(max(steps // 10, 5))
+    run_args = experiment("benchmark", "--regularizers").RUN_ARGS
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
             args=["fit", "--config", str(REPO / "conf/estimate/gaussian_scale.yaml"), "--config", str(REPO / config),
                   "--data.dim", "32", "--model.critic.init_args.data_dim", "32", "--critic_steps", str(steps + timer.warmup),
-                  *RUN_ARGS, "--trainer.enable_model_summary=false", "--data.init_args.eval_size=1000",
+                  *run_args, "--trainer.enable_model_summary=false", "--data.init_args.eval_size=1000",
                   "--run_dir", str(Path(tmp) / "run")],
             trainer_defaults={"callbacks": [timer]},
         )
@@ -171,12 +181,14 @@ def critic_only(config: str, steps: int) -> float:
 def regularizers(steps: int, rounds: int) -> None:
     """Each regularizer's critic step against none, side by side (alternating, medians)."""
     result = {}
+    bench = experiment("benchmark", "--regularizers")
     print(f"{'critic steps/s, d = 32, critic-only':44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
-    none = f"{REGULARIZER_DIR}/{REGULARIZERS['none'][0]}"
-    for name, (config, _) in REGULARIZERS.items():
+    none = f"{bench.REGULARIZER_DIR}/{bench.REGULARIZERS['none'][0]}"
+    for name, (config, _) in bench.REGULARIZERS.items():
         if name == "none":
             continue
-        t, p, r = median_ratio(lambda c=f"{REGULARIZER_DIR}/{config}": critic_only(c, steps), lambda: critic_only(none, steps), rounds)
+        with_it = f"{bench.REGULARIZER_DIR}/{config}"
+        t, p, r = median_ratio(lambda c=with_it: critic_only(c, steps), lambda: critic_only(none, steps), rounds)
         result[name] = round(r, 3)
         print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
     print(json.dumps(result))

@@ -5,9 +5,10 @@
 Reads the same YAML that ``wandb sweep`` takes (``program``, ``method``,
 ``parameters``), runs every grid point (``method: grid``) or ``--count``/``run_cap``
 random draws (``method: random``) one process at a time, each an offline wandb run in
-one group, and writes ``results.csv`` and ``results.md`` from the runs' ``summary.json``.
-A rerun skips finished runs. Bayesian search needs wandb's server (``wandb sweep``,
-then ``wandb agent``).
+one group, and keeps every run as a row of a table (:class:`RunTable`, ``runs.jsonl`` in
+the results folder: its parameters, its ``summary.json`` and whether it finished), from
+which it writes ``results.csv`` and ``results.md``. A rerun skips the runs the table has
+as finished. Bayesian search needs wandb's server (``wandb sweep``, then ``wandb agent``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parent.parent
 RESULT_KEYS = ("w1_exact", "noise_floor", "w1_over_floor", "w1_critic", "w1_critic_se", "rel_error", "ratio", "modes_covered")
@@ -112,13 +114,71 @@ def run_id(params: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
 
 
+def summary_of(run_dir: Path) -> dict[str, Any] | None:
+    """The run's ``summary.json``; None where it left none (or a broken one)."""
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class RunTable:
+    """The runs of one experiment as one table: a JSON Lines file, a row a run, sorted by
+    sweep and run id. A row holds the run's ``sweep`` (the name of its results folder),
+    ``run`` (:func:`run_id` of its parameters), ``finished``, ``params`` and ``summary``
+    (its ``summary.json``, or None when it left none).
+
+    The sweep runner records a run when it ends and skips the runs recorded as finished;
+    reports read the finished rows (:func:`collect`). A run's directory (config,
+    checkpoints, logs) stays on the machine that ran it; the table is the record, small
+    enough to keep in git. Every write takes a file lock and replaces the file whole, so
+    the workers of a grid (processes or threads) can record at once, and a kill
+    mid-write leaves the table as it was.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[tuple[str, str], dict[str, Any]]:
+        if not self.path.exists():
+            return {}
+        rows = (json.loads(line) for line in self.path.read_text().splitlines() if line.strip())
+        return {(r["sweep"], r["run"]): r for r in rows}
+
+    def finished(self, sweep: str, params: dict[str, Any]) -> bool:
+        row = self.read().get((sweep, run_id(params)))
+        return bool(row and row["finished"])
+
+    def record(self, sweep: str, params: dict[str, Any], run_dir: Path) -> bool:
+        """Write (or replace) the row of the run in ``run_dir``; returns whether it finished:
+        its summary says so (a run stopped by a signal exits 0 too, having saved a
+        checkpoint, but its summary says ``finished: false``)."""
+        summary = summary_of(run_dir)
+        done = bool(summary and summary.get("finished"))
+        self.put([{"sweep": sweep, "run": run_id(params), "finished": done, "params": params, "summary": summary}])
+        return done
+
+    def put(self, rows: list[dict[str, Any]]) -> None:
+        """Write ``rows``, each replacing the row of its sweep and run."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{self.path}.lock"):
+            table = self.read()
+            table.update({(r["sweep"], r["run"]): r for r in rows})
+            partial = self.path.with_name(self.path.name + ".partial")
+            partial.write_text("".join(json.dumps(table[k], ensure_ascii=False) + "\n" for k in sorted(table)))
+            os.replace(partial, self.path)
+
+
 def run_sweep(
     path: str | Path | dict[str, Any], out: Path, extra: list[str], count: int | None = None, jobs: int = 1, in_process: bool = False,
+    table: Path | None = None,
 ) -> list[dict]:
     """Run the sweep's unfinished runs, ``jobs`` at a time, then write its tables.
 
     ``path`` is a sweep file, or a sweep as a dict (written to ``out/sweep.yaml``, where
-    workers read it). Each run is a process of its own, unless ``in_process``: then
+    workers read it). The runs' directories go under ``out``, their rows into ``table``
+    (default ``out/runs.jsonl``; an experiment of several sweeps keeps them in one), as
+    the sweep ``out.name``. Each run is a process of its own, unless ``in_process``: then
     ``jobs`` worker processes each run their share of the runs one after another inside
     themselves, which saves the few seconds of start-up per run that dominate short runs.
     """
@@ -128,26 +188,26 @@ def run_sweep(
         path = out / "sweep.yaml"
     sweep = load_sweep(path)
     runs = expand(sweep, count)
+    runs_table = RunTable(table or out / "runs.jsonl")
     program = REPO / sweep.get("program", "train.py")
     env = shared_cores_env(jobs, WANDB_RUN_GROUP=out.name)
     env.setdefault("WANDB_MODE", "offline")
     out.mkdir(parents=True, exist_ok=True)
     if in_process:
-        todo = sum(not (out / run_id(p) / "done").exists() for p in runs)
+        todo = sum(not runs_table.finished(out.name, p) for p in runs)
         print(f"{len(runs) - todo} of {len(runs)} runs done already; {jobs} workers run the other {todo}", flush=True)
         # Workers take the next run nobody has claimed, so none idles while runs are left
         # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
         with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
             workers = [
                 subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()), "--out", str(out.resolve()),
-                                  "--claims", claims, *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
+                                  "--table", str(runs_table.path.resolve()), "--claims", claims,
+                                  *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
                 for _ in range(jobs)
             ]
             for worker in workers:
                 worker.wait()
-        rows = collect(out)
-        write_tables(rows, out, list(sweep["parameters"]))
-        return rows
+        return write_tables(runs_table, out, list(sweep["parameters"]))
     running: list[tuple[subprocess.Popen, Path, Any]] = []
 
     def reap(block: bool) -> None:
@@ -159,9 +219,8 @@ def run_sweep(
                 proc.wait()
                 log.close()
                 running.remove(item)
-                if proc.returncode == 0 and finished(run_dir):
-                    (run_dir / "done").touch()
-                else:
+                params = json.loads((run_dir / "params.json").read_text())
+                if not (runs_table.record(out.name, params, run_dir) and proc.returncode == 0):
                     print(f"    {run_dir.name} failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
                 if not block:
                     return
@@ -169,33 +228,18 @@ def run_sweep(
                 time.sleep(0.5)
 
     for i, params in enumerate(runs):
-        run_dir = out / run_id(params)
-        if (run_dir / "done").exists():
-            print(f"[{i + 1}/{len(runs)}] done already: {run_dir.name} {params}", flush=True)
+        if runs_table.finished(out.name, params):
+            print(f"[{i + 1}/{len(runs)}] done already: {run_id(params)} {params}", flush=True)
             continue
         while len(running) >= jobs:
             reap(block=False)
-        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
         run_dir, resume = start_run(out, params)
+        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
         cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}", *resume]
         log = open(run_dir / "output.log", "a")  # noqa: SIM115 (closed by reap)
         running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
     reap(block=True)
-    rows = collect(out)
-    write_tables(rows, out, list(sweep["parameters"]))
-    return rows
-
-
-def driver_arguments(description: str, quick: str, runs: str, results: str) -> argparse.ArgumentParser:
-    """The command line the grid drivers share (the regularizer benchmark and the
-    convergence grid): ``runs`` and ``results`` name the default folders in the help."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument("--report", action="store_true", help="only the tables and figure, from the runs done so far")
-    parser.add_argument("--runs", help=f"where the runs go (default {runs})")
-    parser.add_argument("--results", help=f"where the report goes (default {results})")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
-    return parser
+    return write_tables(runs_table, out, list(sweep["parameters"]))
 
 
 def shared_cores_env(jobs: int, **extra: str) -> dict[str, str]:
@@ -205,15 +249,6 @@ def shared_cores_env(jobs: int, **extra: str) -> dict[str, str]:
     env = {**os.environ, **extra}
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
     return env
-
-
-def finished(run_dir: Path) -> bool:
-    """Whether the run ran to its end: its summary says so. A run stopped by a signal
-    exits 0 too (it saved a checkpoint), but its summary says ``finished: false``."""
-    try:
-        return bool(json.loads((run_dir / "summary.json").read_text()).get("finished"))
-    except (OSError, ValueError):
-        return False
 
 
 def start_run(out: Path, params: dict[str, Any]) -> tuple[Path, list[str]]:
@@ -253,16 +288,17 @@ def claim(claims: Path, params: dict[str, Any]) -> bool:
     return True
 
 
-def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int | None = None) -> None:
+def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int | None = None, table: Path | None = None) -> None:
     """Run the sweep's unfinished runs that no other worker sharing ``claims`` has taken,
-    in this process, one after another, each writing its output to its own log."""
+    in this process, one after another, each writing its output to its own log and its
+    row to ``table`` (as :func:`run_sweep`)."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     from lightning_wgan.cli import WGANCLI  # only workers need the training stack
 
-    runs = expand(load_sweep(path), count)
+    runs, runs_table = expand(load_sweep(path), count), RunTable(table or out / "runs.jsonl")
     for i, params in enumerate(runs):
-        if (out / run_id(params) / "done").exists() or not claim(claims, params):
+        if runs_table.finished(out.name, params) or not claim(claims, params):
             continue
         run_dir, resume = start_run(out, params)
         print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}{' (resumed)' if resume else ''}", flush=True)
@@ -275,24 +311,21 @@ def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int
                 print(err.code)
             except Exception:  # one failed run must not stop the others
                 traceback.print_exc()
-        if finished(run_dir):
-            (run_dir / "done").touch()
-        else:
+        if not runs_table.record(out.name, params, run_dir):
             print(f"    {run_dir.name} failed; see {run_dir / 'output.log'}", flush=True)
 
 
-def collect(out: Path) -> list[dict[str, Any]]:
-    rows = []
-    for run_dir in sorted(p for p in out.iterdir() if (p / "done").exists()):
-        params = json.loads((run_dir / "params.json").read_text())
-        summary = json.loads((run_dir / "summary.json").read_text())
-        rows.append({"run": run_dir.name, **params, **{k: summary[k] for k in RESULT_KEYS if k in summary}, "summary": summary})
-    return rows
-
-
-def collect_sweeps(runs: Path, names: Iterable[str]) -> list[dict[str, Any]]:
-    """The finished runs of the sweeps ``names`` under ``runs`` (none for a sweep not started)."""
-    return [r for name in names if (runs / name).is_dir() for r in collect(runs / name)]
+def collect(table: RunTable, sweeps: Iterable[str]) -> list[dict[str, Any]]:
+    """The finished runs of ``sweeps`` (in that order, each sweep's by run id) as the
+    reports read them: the run id, its parameters, its main results and its summary."""
+    rows = table.read()
+    out = []
+    for sweep in sweeps:
+        for (s, run), row in sorted(rows.items()):
+            if s == sweep and row["finished"]:
+                summary = row["summary"]
+                out.append({"run": run, **row["params"], **{k: summary[k] for k in RESULT_KEYS if k in summary}, "summary": summary})
+    return out
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -310,8 +343,10 @@ def short(value: Any) -> str:
     return str(value).rsplit(".", 1)[-1] if isinstance(value, str) else str(value)
 
 
-def write_tables(rows: list[dict[str, Any]], out: Path, param_names: list[str]) -> None:
-    """results.csv (one row a run) and results.md (mean ± std over seeds)."""
+def write_tables(table: RunTable, out: Path, param_names: list[str]) -> list[dict[str, Any]]:
+    """results.csv (one row a finished run of the sweep ``out.name``) and results.md (mean
+    ± std over seeds) in ``out``; returns the rows (:func:`collect`)."""
+    rows = collect(table, [out.name])
     metrics = [k for k in RESULT_KEYS if any(k in r for r in rows)]
     with open(out / "results.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -330,6 +365,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, param_names: list[str]) 
             cells.append(mean_sd_text(vals) if vals else "")
         lines.append("| " + " | ".join([*key, str(len(group)), *cells]) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -344,16 +380,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, help="number of runs of a random search")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs threads)")
     parser.add_argument("--in_process", action="store_true", help="--jobs worker processes, each running its runs in itself")
+    parser.add_argument("--table", help="the runs' table (default: runs.jsonl in the results folder)")
     parser.add_argument("--claims", help=argparse.SUPPRESS)  # one worker of an --in_process sweep: its claims folder
     args = parser.parse_args(argv)
     if not Path(args.sweep).is_file():
         raise SystemExit(f"error: no sweep file {args.sweep}")
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
+    table = Path(args.table) if args.table else None
     if args.claims:
-        work(args.sweep, out, extra, Path(args.claims), args.count)
+        work(args.sweep, out, extra, Path(args.claims), args.count, table)
         return
     try:
-        rows = run_sweep(args.sweep, out, extra, args.count, args.jobs, args.in_process)
+        rows = run_sweep(args.sweep, out, extra, args.count, args.jobs, args.in_process, table)
     except SweepError as err:
         raise SystemExit(f"error: {err}") from None
     print(f"results: {out / 'results.md'} ({len(rows)} runs)")

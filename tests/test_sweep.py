@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 
 from lightning_wgan.cli import WGANCLI
-from lightning_wgan.sweep import SweepError, claim, draw, expand, load_sweep, run_id, run_sweep, to_args, work
+from lightning_wgan.sweep import RunTable, SweepError, claim, collect, draw, expand, load_sweep, run_id, run_sweep, to_args, work
 
 SWEEPS = sorted((REPO / "conf" / "sweeps").glob("*.yaml"))
 
@@ -65,6 +65,10 @@ def test_local_runner_runs_a_grid_writes_tables_and_skips_finished_runs(tmp_path
         ("GradientPenalty", 1), ("GradientPenalty", 10), ("LipschitzPenalty", 1), ("LipschitzPenalty", 10)}
     assert all(json.loads((out / r["run"] / "summary.json").read_text())["generator_steps"] == 2 for r in rows)
     assert len((out / "results.csv").read_text().splitlines()) == 5
+    # The table has a row a run: its parameters, its summary, finished; the run's directory is not needed to read it.
+    table = RunTable(out / "runs.jsonl").read()
+    assert sorted(table) == sorted(("out", r["run"]) for r in rows)
+    assert all(row["finished"] and row["summary"] == json.loads((out / row["run"] / "summary.json").read_text()) for row in table.values())
     # Each run is an offline wandb run of the sweep's group.
     assert all(list((out / r["run"] / "wandb").glob("offline-run-*")) for r in rows)
 
@@ -133,8 +137,8 @@ def test_a_worker_takes_the_runs_no_other_worker_has_claimed(tmp_path, monkeypat
     sweep.write_text(yaml.safe_dump({"method": "grid", "parameters": {"seed_everything": {"values": [0, 1, 2, 3]}}}))
     out, claims = tmp_path / "out", tmp_path / "claims"
     claims.mkdir()
-    (out / run_id({"seed_everything": 3})).mkdir(parents=True)
-    (out / run_id({"seed_everything": 3}) / "done").touch()
+    RunTable(out / "runs.jsonl").put([{"sweep": "out", "run": run_id({"seed_everything": 3}), "finished": True,
+                                      "params": {"seed_everything": 3}, "summary": {"finished": True}}])
     ran = []
 
     class FakeCLI:
@@ -169,3 +173,28 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_a_broken_one_starts_
     (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"cut short by a kill")
     assert start_run(tmp_path, params) == (run_dir, [])
     assert sorted(p.name for p in run_dir.iterdir()) == ["params.json"]
+
+
+def test_the_table_keeps_a_row_a_run_the_last_written_and_reports_only_finished_ones(tmp_path):
+    """Rows replace the row of their sweep and run; writers in threads of their own lose no
+    row (each write takes the lock and rewrites the file whole); unfinished runs are kept
+    but not collected."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    table = RunTable(tmp_path / "t.jsonl")
+
+    def row(sweep, seed, finished=True, w1=1.0):
+        return {"sweep": sweep, "run": run_id({"seed_everything": seed}), "finished": finished,
+                "params": {"seed_everything": seed}, "summary": {"w1_exact": w1, "finished": finished}}
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda seed: table.put([row("b", seed)]), range(20)))
+    table.put([row("a", 0, finished=False), row("b", 3, w1=2.0)])
+    rows = table.read()
+    assert len(rows) == 21 and rows[("b", run_id({"seed_everything": 3}))]["summary"]["w1_exact"] == 2.0
+    lines = (tmp_path / "t.jsonl").read_text().splitlines()
+    assert [json.loads(line)["sweep"] for line in lines] == ["a"] + ["b"] * 20  # sorted by sweep and run
+    assert not table.finished("a", {"seed_everything": 0}) and table.finished("b", {"seed_everything": 0})
+    collected = collect(table, ["a", "b"])
+    assert len(collected) == 20 and all(r["seed_everything"] == r["summary"].get("seed", r["seed_everything"]) for r in collected)
+    assert sorted(r["seed_everything"] for r in collected) == list(range(20)) and collected[0]["w1_exact"] in (1.0, 2.0)

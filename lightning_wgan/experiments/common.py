@@ -1,0 +1,48 @@
+"""What the experiment drivers share: their command line, where their runs and tables
+go, and the generated blocks of the pages they write."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from lightning_wgan.sweep import REPO, RunTable
+
+RESULTS = REPO / "docs" / "results"
+RUNS = REPO / "runs" / "experiments"
+
+
+def driver_arguments(description: str, quick: str, results: str) -> argparse.ArgumentParser:
+    """The command line of a grid driver; ``results`` names the default report folder in the help."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--report", action="store_true", help="only the tables and figure, from the runs done so far")
+    parser.add_argument("--runs", help="where the runs' directories go (default runs/experiments/NAME; sweeps/NAME_quick for --quick)")
+    parser.add_argument("--table", help="the runs' table (default docs/results/NAME.jsonl; runs.jsonl in --runs, or for --quick)")
+    parser.add_argument("--results", help=f"where the report goes (default {results})")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    return parser
+
+
+def places(name: str, args: argparse.Namespace) -> tuple[Path, RunTable]:
+    """The runs folder and the table of experiment ``name``: the full grid's are
+    runs/experiments/NAME and docs/results/NAME.jsonl (kept in git); a quick grid, or
+    runs put elsewhere, keep their table beside their runs."""
+    default = REPO / "sweeps" / f"{name}_quick" if args.quick else RUNS / name
+    runs = Path(args.runs) if args.runs else default
+    table = Path(args.table) if args.table else runs / "runs.jsonl" if args.quick or args.runs else RESULTS / f"{name}.jsonl"
+    return runs, RunTable(table)
+
+
+def fill_blocks(page: Path, blocks: dict[str, str]) -> None:
+    """Replace the text between ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` in
+    ``page`` by ``blocks[NAME]``; a block the page does not mark is an error, so a
+    renamed marker cannot silently leave stale numbers behind."""
+    text = page.read_text()
+    for name, block in blocks.items():
+        pattern = re.compile(rf"(<!-- begin {name} -->\n).*?(<!-- end {name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"{page} has no '<!-- begin {name} -->' ... '<!-- end {name} -->' block")
+        text = pattern.sub(lambda m, block=block: m.group(1) + block.rstrip("\n") + "\n" + m.group(2), text)
+    page.write_text(text)

@@ -1,0 +1,218 @@
+"""The GAN convergence driver: its grid parses, its measures by hand, the quick run (slow)."""
+
+import shutil
+
+import pytest
+from conftest import REPO
+
+from lightning_wgan.experiments import convergence as C
+from lightning_wgan.sweep import RunTable, expand, run_id, to_args
+
+
+def summary(w1s, floor=0.1, step=250, penalty="gp", weight=10.0):
+    history = [{"step": step * (i + 1), "w1_exact": w, "w1_critic": w / 2} for i, w in enumerate(w1s)]
+    return {"history": history, "noise_floor": floor, "noise_floor_sd": floor / 10, "penalty": penalty, "weight": weight,
+            "dataset": "8gaussians", "modes_covered": 1.0}
+
+
+def test_time_to_twice_the_floor_and_the_final_mean_by_hand():
+    s = summary([1.0, 0.5, 0.19, 0.25, 0.18, 0.16, 0.14, 0.12])
+    assert C.time_to_floor(s) == 750  # 0.19 < 2 × 0.1, the first one below
+    assert C.time_to_floor(summary([1.0, 0.3])) is None
+    assert C.final(s) == pytest.approx((0.18 + 0.16 + 0.14 + 0.12) / 4)
+    assert C.final(s, "w1_critic") == pytest.approx(C.final(s) / 2)
+
+
+def test_still_falling_means_a_drop_beyond_the_noise_of_two_means_of_four():
+    # flat windows, noise_floor_sd 0.01: the threshold is 2 × 0.01 × √(2/4) = 0.01414 between the two means
+    flat = [0.5, 0.4, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2]
+    assert not C.still_falling(summary([*flat[:4], 0.21, 0.21, 0.21, 0.21, 0.2, 0.2, 0.2, 0.2]))  # drop 0.01
+    assert C.still_falling(summary([*flat[:4], 0.22, 0.22, 0.22, 0.22, 0.2, 0.2, 0.2, 0.2]))  # drop 0.02
+    assert not C.still_falling(summary([0.9, 0.1, 0.1]))  # too short to tell
+    # GP λ 100 seed 1 (default init), which oscillates: the means drop by 5.2, within twice their
+    # standard error (window sds 10.8 and 0.70: 2 × √((10.8² + 0.70²) / 4) = 10.8)
+    assert not C.still_falling(summary([1.345, 1.523, 22.946, 1.091, 0.936, 0.958, 2.423, 1.623]))
+    # clipping from N(0, 0.02), seed 0: a drop of 0.052 against 2 × √((0.0262² + 0.0065²) / 4) = 0.027
+    assert C.still_falling(summary([0.33, 0.309, 0.289, 0.269, 0.256, 0.247, 0.241, 0.244]))
+
+
+def test_a_run_goes_on_while_still_falling_doubling_up_to_the_longest():
+    falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 5000}
+    settled = summary([0.5, 0.4, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 5000}
+    assert C.extension(falling, 20000) == 10000
+    assert C.extension(falling | {"generator_steps": 15000}, 20000) == 20000  # not past the longest
+    assert C.extension(falling | {"generator_steps": 20000}, 20000) is None
+    assert C.extension(settled, 20000) is None
+
+
+TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=16", "--data.init_args.val_size=200", "--eval_every=3",
+        "--sample_plot=null"]
+
+
+def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
+    """A finished run continued from its checkpoint, or run again from its start (a run
+    whose directory is not on this machine, as in a fresh clone: the table is all there
+    is of it), or a continuation interrupted part-way and asked for again, evaluates
+    exactly as one given the longer length from the start. The table keeps the shorter
+    run's row until the continuation has finished."""
+    import os
+
+    from lightning_wgan.cli import WGANCLI
+    from lightning_wgan.sweep import start_run
+
+    monkeypatch.chdir(REPO)
+    runs, table, env = tmp_path / "runs", RunTable(tmp_path / "table.jsonl"), {**os.environ, "OMP_NUM_THREADS": "1"}
+    params = {"seed_everything": 0}  # the same run in every sweep below
+
+    def train(sweep, steps):
+        run_dir, resume = start_run(runs / sweep, params)
+        WGANCLI(args=[*to_args(params), *C.RUN_ARGS, *TINY, f"--generator_steps={steps}", f"--run_dir={run_dir}", *resume])
+        table.record(sweep, params, run_dir)
+
+    def history(sweep):
+        return [(h["step"], h["w1_exact"]) for h in table.read()[(sweep, run_id(params))]["summary"]["history"]]
+
+    for sweep, steps in (("straight", 12), ("resumed", 6), ("cloned", 6), ("cut", 6)):
+        train(sweep, steps)
+    assert history("resumed") == history("straight")[:2]
+    C.go_on(runs, table, "resumed", params, 12, ["--no_such_option=1"], env)  # a continuation that fails at once
+    assert history("resumed") == history("straight")[:2]  # leaves the row as it was
+    shutil.rmtree(runs / "cloned")  # the run of an earlier session: its row is all there is of it
+    # A continuation cut short at step 9 of 12: its checkpoint is at step 9, its row still the finished 6-step run's.
+    six = table.read()[("cut", run_id(params))]
+    C.go_on(runs, table, "cut", params, 9, TINY, env)
+    table.put([six])
+    (runs / "cut" / run_id(params) / "summary.json").write_text('{"finished": false}')
+    for sweep in ("resumed", "cloned", "cut"):
+        C.go_on(runs, table, sweep, params, 12, TINY, env)
+        assert history(sweep) == history("straight"), sweep
+        assert (runs / sweep / run_id(params) / "checkpoints" / "last.ckpt").exists()
+    log = {sweep: (runs / sweep / run_id(params) / "output.log").read_text() for sweep in ("resumed", "cloned", "cut")}
+    assert "Restored all states from the checkpoint" in log["resumed"] and log["cut"].count("Restored all states") == 2
+    assert "Restored" not in log["cloned"]  # run again from step 0
+
+
+def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
+    """Runs as the sweep runner collects them: one per seed, W1 falling to ``final``."""
+    rows = []
+    for seed, last in enumerate(finals):
+        s = summary([0.5, 0.3, last, last, last, last], penalty=penalty, weight=weight)
+        s["dataset"], s["seed"] = dataset, seed
+        rows.append({"config": [C.INITS[init]], "seed_everything": seed, "summary": s})
+    return rows
+
+
+def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization(tmp_path):
+    rows = rows_of([0.15, 0.25]) + rows_of([0.12], init="default") + rows_of([0.3, 0.3], penalty="lp", weight=0.1)
+    time, final = C.time_table(rows), C.final_table(rows)
+    # GP λ 10: default init one seed (below 0.2 at step 750); normal init seeds 0 and 1 (0.25 never is)
+    assert "| 8gaussians | GP | 10 | 750, · | 750, never |" in time  # seed 1 of the default init not done
+    assert "| 8gaussians | LP | 0.1 | - | never, never |" in time
+    # final W1 over the last 4 evaluations: 0.15 and 0.25 → 0.200 ± 0.071 (sample std), W1 / floor 2.00 ± 0.71
+    default, normal = "1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 × 1500 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
+    assert f"| 8gaussians | GP | 10 | {default} | {normal} |" in final
+    assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
+    rows[0]["summary"]["history"] += [{"step": 1750, "w1_exact": 0.1, "w1_critic": 0.05}]  # one seed continued
+    assert "| 8gaussians | GP | 10 | 1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0 | 2 × 1500–1750 |" in C.final_table(rows)
+    C.figure(rows, tmp_path / "convergence.png")  # the continued seed drawn on its own past the others
+    assert (tmp_path / "convergence.png").stat().st_size > 10_000
+
+
+def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
+    path = tmp_path / "plain.json"
+    C.save_plain_loop("gp", 0.1, "normal", 4, {500: 0.2, 1000: 0.1}, path)
+    C.save_plain_loop("gp", 0.1, "normal", 3, {500: 0.4, 1000: 0.3}, path)  # kept in seed order
+    plain = C.load_plain_loop(path)
+    assert list(plain["GP λ 0.1, normal init"]) == ["3", "4"]
+    # two seeds at the port's init, evaluated every 250 steps (0.5, 0.3, then their final value)
+    rows = rows_of([0.15, 0.2], weight=0.1)
+    rows[1]["summary"]["history"][1]["w1_exact"] = 0.4  # step 500: 0.3 and 0.4 around the reference's 0.356
+    lines = C.reference_table(rows + rows_of([0.12], init="default", weight=0.1), plain).splitlines()
+    assert lines[2].startswith("| reference port, GP λ 0.1, seed 0 | 0.356 | 0.209 |")
+    assert lines[3] == "| this project, GP λ 0.1, N(0, 0.02) init, seed 0 | 0.300 | 0.150 | 0.150 |  |  |  |  |  |  |  |"
+    assert lines[4] == "| this project, GP λ 0.1, N(0, 0.02) init, seed 1 | 0.400 | 0.200 | 0.200 |  |  |  |  |  |  |  |"
+    assert lines[5].startswith("| this project, N(0, 0.02) init, range of 2 seeds, GP λ 0.1 | 0.300–0.400 | 0.150–0.200 | 0.150–0.200 |")
+    assert lines[6].startswith("| plain loop (no Lightning), N(0, 0.02) init, range of 2 seeds, GP λ 0.1 | 0.200–0.400 | 0.100–0.300 |  |")
+    assert lines[7].startswith("| this project, PyTorch default init, range of 1 seed, GP λ 0.1 | 0.300 | 0.120 | 0.120 |")
+    # 0.356 lies in 0.300–0.400; 0.209 is above both seeds' 0.150–0.200; 0.122 below them
+    assert lines[8] == "| reference against the project's N(0, 0.02) range, GP λ 0.1 | inside | above | below |" + "  |" * 7
+    assert lines[9].startswith("| reference port, GP λ 10, seed 0 |")
+    # one seed: no range of the project's own, nothing to place the reference against
+    one = C.reference_table(rows[:1], {}).splitlines()
+    assert [line.split(",")[0] for line in one[2:5]] == ["| reference port", "| this project", "| reference port"]
+
+
+def test_status_counts_the_runs_of_each_round_of_the_grid():
+    rows = rows_of([0.1, 0.1]) + rows_of([0.1], penalty="lp")
+    for r in rows:
+        r["summary"].update(wall_time_s=1800, critic_steps_per_s=20.0)
+    text = C.status(rows)
+    # a round is one data set and seed: 16 penalty runs (2 inits × 2 penalties × 4 λ) + 2 clipping runs
+    assert text.startswith("3 of the grid's 108 runs are done (8gaussians seed 0: 2 of 18; 8gaussians seed 1: 1 of 18).")
+    assert "1.5 h in all, 30 min a run on average at 20.0 critic steps/s" in text
+    assert "up to 20000 (0 so far)" in text
+    rows[0]["summary"]["history"].append({"step": 10000, "w1_exact": 0.1})
+    assert "up to 20000 (1 so far)" in C.status(rows)
+
+
+def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
+    from lightning_wgan.cli import WGANCLI
+
+    monkeypatch.chdir(REPO)
+    for sweep in C.sweeps(C.FULL).values():
+        params = expand(sweep)
+        for p in params[:: max(1, len(params) // 8)]:
+            cli = WGANCLI(args=[*to_args(p), *C.RUN_ARGS, f"--run_dir={tmp_path / 'run'}"], run=False)
+            init = "normal" if "conf/init/normal.yaml" in p["config"] else "default"
+            assert [layer.weight.std().item() < 0.025 for layer in (cli.model.critic.net[2],)] == [init == "normal"]
+            assert cli.datamodule.dataset == p.get("data.dataset", cli.datamodule.dataset)
+    assert len(expand(C.sweeps(C.FULL)["penalties"])) == 2 * 2 * 2 * 4 * 3
+
+
+def test_the_rounds_run_exactly_the_full_grid():
+    """Cut into rounds of one seed and one data set, the grid has the same run ids (so a
+    run finished in one cut is skipped in another), none twice."""
+    for name, sweep in C.sweeps(C.FULL).items():
+        full = sorted(run_id(p) for p in expand(sweep))
+        rounds = sorted(run_id(p) for s in C.FULL.seeds for d in C.FULL.datasets for p in expand(C.sweeps(C.FULL, [s], [d])[name]))
+        assert rounds == full and len(set(full)) == len(full)
+
+
+def test_a_rounds_extension_goes_on_beside_the_next_rounds(tmp_path, monkeypatch):
+    """Round 1's extension runs while all later rounds' runs do (it waits for the last
+    round to start), the extensions run one at a time in order, and the grid returns
+    after the last one."""
+    import threading
+
+    events, sweeps_run, last_round = [], [], threading.Event()
+
+    def fake_sweep(sweep, out, extra, jobs, in_process, table):
+        sweeps_run.append(out.name)
+        if len(sweeps_run) > 6:  # two sweeps (penalties, clip) a round, four rounds
+            last_round.set()
+
+    def fake_extend(done, grid, jobs, runs, table):
+        n = sum(e[0] == "start" for e in events) + 1
+        events.append(("start", n))
+        if n == 1:
+            events.append(("saw round 4", last_round.wait(timeout=10)))
+        events.append(("end", n))
+
+    monkeypatch.setattr(C, "run_sweep", fake_sweep)
+    monkeypatch.setattr(C, "extend", fake_extend)
+    C.run(C.Grid(["8gaussians", "25gaussians"], [1], [0, 1], 10, 5, []), tmp_path, RunTable(tmp_path / "t.jsonl"), jobs=2)
+    assert events == [("start", 1), ("saw round 4", True), ("end", 1), *[(e, n) for n in (2, 3, 4) for e in ("start", "end")]]
+    assert sweeps_run == ["penalties", "clip"] * 4
+
+
+@pytest.mark.slow
+def test_quick_driver_writes_its_report(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "lightning_wgan.experiments.convergence", "--quick", "--runs", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (tmp_path / "convergence.md").read_text()
+    assert text.count("| 8gaussians |") == 10 and "reference port, GP λ 10" in text
+    assert (tmp_path / "convergence.png").stat().st_size > 10_000
