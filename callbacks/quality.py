@@ -11,6 +11,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from lightning_wgan.contracts import check_features
 from lightning_wgan.errors import ConfigError
 from lightning_wgan.features import ClassifierFeatures, InceptionFeatures
 
@@ -71,6 +72,7 @@ class ImageQuality(pl.Callback):
             self.feature = classifier.fit_or_load(dm.train_images, dm.train_labels, dm.val_real, dm.val_labels)
             rank_zero_info(f"FID/KID features: a classifier with held-out accuracy {classifier.accuracy:.3f} (a domain-specific FID)")
         self.feature = self.feature.to(pl_module.device)
+        check_features(self.feature, dm.val_real[:2].to(pl_module.device))
         # The held-out set's features, once: for the floor here, and (each process its
         # share) as FID's and KID's real statistics at the first evaluation.
         self._val_features = self.features_of(dm.val_real, pl_module.device)

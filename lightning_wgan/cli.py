@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 import yaml
 from jsonargparse import Namespace
 from lightning_fabric.utilities.exceptions import MisconfigurationException
@@ -115,38 +114,6 @@ class SaveAndLogConfig(SaveConfigCallback):
         config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
         for logger in trainer.loggers:
             logger.log_hyperparams(config)
-
-
-def check_shapes(model: Any, datamodule: Any) -> None:
-    """The generator's samples must have the data's shape, and the critic must take
-    them: say so before training. Networks run in eval mode, with no gradient and no
-    draw from the run's random state (nor a BatchNorm or spectral-norm update)."""
-    shape = getattr(datamodule, "shape", None)
-    if shape is None:
-        return
-    generator, critic = getattr(model, "generator", None), model.critic
-    modes = [(net, net.training) for net in (generator, critic) if net is not None]
-    try:
-        with torch.random.fork_rng(), torch.no_grad():
-            for net, _ in modes:
-                net.eval()
-            if generator is not None:
-                out = tuple(generator(torch.randn(2, generator.latent_dim)).shape[1:])
-                if out != tuple(shape):
-                    raise SystemExit(
-                        f"error: the generator makes samples of shape {out}, the data has shape {tuple(shape)}; "
-                        "set the networks' data_dim, or channels and size, to match the data"
-                    )
-            try:
-                critic(torch.zeros(2, *shape))
-            except RuntimeError as err:
-                raise SystemExit(
-                    f"error: the critic does not take samples of the data's shape {tuple(shape)} ({root_message(err)}); "
-                    "set its data_dim, or channels and size, to match the data"
-                ) from None
-    finally:
-        for net, training in modes:
-            net.train(training)
 
 
 class WGANCLI(LightningCLI):
@@ -273,7 +240,7 @@ class WGANCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
-            check_shapes(self.model, self.datamodule)  # loads the data: missing files show here
+            self.model.check_contracts(self.datamodule)  # loads the data: missing files show here
         except (ValueError, MisconfigurationException) as err:
             # Our constructors validate their arguments: one clear line, no traceback.
             raise SystemExit(f"error: {root_message(err)}") from None

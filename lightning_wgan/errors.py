@@ -26,6 +26,11 @@ class ConfigError(ValueError):
     without the labels a feature network needs); reported as one line, before training."""
 
 
+class ContractError(ConfigError):
+    """An extension (critic, generator, penalty, sampler, data module, feature network)
+    that breaks its contract (:mod:`lightning_wgan.contracts`)."""
+
+
 def condense(message: str) -> str:
     """jsonargparse's nested report of a bad value, as one line: the flag, the value,
     and what is allowed."""
@@ -61,7 +66,7 @@ def root_message(err: BaseException) -> str:
     chain, e = [], err
     while e is not None and e not in chain:
         chain.append(e)
-        e = e.__cause__ or e.__context__
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)  # as a traceback shows the chain
     for e in reversed(chain):
         text = str(e)
         if text and "Does not validate" not in text and "Problem with given class_path" not in text:

@@ -15,6 +15,7 @@ import torch
 from pytorch_lightning.cli import OptimizerCallable
 from torch import Tensor, nn
 
+from lightning_wgan import contracts
 from lightning_wgan.metrics import CriticEstimate, ExactW1, ModeCoverage
 from lightning_wgan.networks import MLPCritic, MLPGenerator
 from lightning_wgan.penalties import Penalty, penalty_name
@@ -34,7 +35,8 @@ class WGAN(pl.LightningModule):
 
     Args:
         generator: maps noise of shape ``(batch, generator.latent_dim)`` to samples.
-        critic: maps a batch of samples to one score each.
+        critic: maps a batch of samples to one score each, (n,) or (n, 1) (see
+            :mod:`~lightning_wgan.contracts` for every part's contract).
         penalty: the regularizer (λ is ``penalty.weight``); ``None`` for no regularizer.
         sampler: where a gradient penalty draws its points; unused by weight clipping.
         n_critic: critic steps per generator step.
@@ -62,11 +64,14 @@ class WGAN(pl.LightningModule):
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         self.automatic_optimization = False
         self.generator = generator if generator is not None else MLPGenerator()
-        self.critic = critic if critic is not None else MLPCritic()
+        contracts.check_generator(self.generator)
+        self.critic = contracts.conform_critic(critic if critic is not None else MLPCritic())
+        contracts.check_penalty(penalty)
         self.penalty = penalty
         if penalty is not None:
             penalty.check_critic(self.critic)
         self.sampler = sampler if sampler is not None else Interpolates()
+        contracts.check_sampler(self.sampler)
         self.n_critic = n_critic
         self.generator_optimizer = generator_optimizer
         self.critic_optimizer = critic_optimizer
@@ -82,6 +87,7 @@ class WGAN(pl.LightningModule):
         self.evaluated_at: int | None = None  # generator step of the last evaluation
         self._last_generator_loss: Tensor | None = None
         self._skipped_steps: Tensor | None = None  # optimizer steps a GradScaler skipped
+        self._checked_with: int | None = None  # the data module the contracts were checked against
 
     @property
     def training_steps(self) -> int:
@@ -103,6 +109,18 @@ class WGAN(pl.LightningModule):
         """``n`` generated samples; from fixed noise when ``seed`` is given."""
         gen = None if seed is None else torch.Generator(self.device).manual_seed(seed)
         return self.generator(self.noise(n, gen))
+
+    def check_contracts(self, datamodule: pl.LightningDataModule) -> None:
+        """Every part's contract (:func:`lightning_wgan.contracts.check`), once per data module."""
+        if self._checked_with != id(datamodule):
+            contracts.check(self, datamodule)
+            self._checked_with = id(datamodule)
+
+    def setup(self, stage: str) -> None:
+        # The CLI checks before anything runs; a model trained from Python is checked
+        # here, against the data it is given, before its first step.
+        if self.trainer.datamodule is not None:
+            self.check_contracts(self.trainer.datamodule)
 
     def on_fit_start(self) -> None:
         # seed_everything gives every process the same seed; the networks start equal

@@ -143,13 +143,11 @@ class MLPCritic(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x.flatten(1)).squeeze(1)
 
-    def features(self, x: Tensor) -> Tensor:
-        """The second-to-last layer's output (CT-GAN's D_)."""
-        return self.net[:-1](x.flatten(1))
-
-    def head(self, features: Tensor) -> Tensor:
-        """The score from :meth:`features`."""
-        return self.net[-1](features).squeeze(1)
+    @property
+    def head(self) -> nn.Module:
+        """The last layer, which maps the features (CT-GAN's D_(x), the second-to-last
+        layer's output) to the score: the consistency term reads its input."""
+        return self.net[-1]
 
 
 # -- images ----------------------------------------------------------------------------

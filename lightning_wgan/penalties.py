@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lightning_wgan.errors import ContractError
 from lightning_wgan.samplers import Sampler
 
 
@@ -242,8 +243,10 @@ class ConsistencyTerm(Penalty):
     give D(x'), D(x'') and the second-to-last layer's features D_(x'), D_(x''); the term
     is ``ct_weight · E max(0, |D(x') - D(x'')| + feature_weight·‖D_(x') - D_(x'')‖ - margin)``,
     added to the wrapped penalty (GP or LP). The critic needs dropout and, for the
-    feature part, a ``features(x)`` method (``MLPCritic`` has both). ``weight`` (λ) and
-    ``strength`` are the wrapped penalty's, so schedules and sweeps act on it.
+    feature part, a ``head`` submodule that its forward calls once on the features: the
+    features are read as the head's input in the same pass as the score (``MLPCritic``
+    has both). ``weight`` (λ) and ``strength`` are the wrapped penalty's, so schedules and
+    sweeps act on it.
     """
 
     name = "ct"
@@ -265,14 +268,27 @@ class ConsistencyTerm(Penalty):
     def weight(self, value: float) -> None:
         self.penalty.weight = float(value)
 
+    def scores_and_features(self, critic: nn.Module, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """One pass: the scores (through the critic's forward, so of shape (n,): see
+        :func:`lightning_wgan.contracts.conform_critic`) and the features its head took."""
+        if self.feature_weight == 0:
+            return critic(x), None
+        taken: list[Tensor] = []
+        handle = critic.head.register_forward_pre_hook(lambda module, args: taken.append(args[0]))
+        try:
+            scores = critic(x)
+        finally:
+            handle.remove()
+        if len(taken) != 1:
+            raise ContractError(
+                f"the consistency term reads the features as critic.head's input, but {type(critic).__name__}'s forward called "
+                f"its head {len(taken)} times; it must call it once, on the features"
+            )
+        return scores, taken[0]
+
     def consistency(self, critic: nn.Module, real: Tensor) -> Tensor:
         """The consistency term on one real batch (dropout must be active)."""
-        parts = []
-        for _ in range(2):
-            features = critic.features(real) if self.feature_weight > 0 else None
-            score = critic.head(features) if features is not None else critic(real)
-            parts.append((score, features))
-        (s1, f1), (s2, f2) = parts
+        (s1, f1), (s2, f2) = (self.scores_and_features(critic, real) for _ in range(2))
         distance = (s1 - s2).abs()
         if self.feature_weight > 0:
             distance = distance + self.feature_weight * (f1 - f2).flatten(1).norm(dim=1)
@@ -286,10 +302,10 @@ class ConsistencyTerm(Penalty):
         self.penalty.check_critic(critic)
         if not any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in critic.modules()):
             raise ValueError("the consistency term needs a critic with dropout (e.g. --model.critic.dropout 0.1); this one has none")
-        if self.feature_weight > 0 and not (hasattr(critic, "features") and hasattr(critic, "head")):
-            raise ValueError(
-                f"the consistency term's feature part needs critic.features and critic.head, which {type(critic).__name__} lacks; "
-                "set --model.penalty.feature_weight 0"
+        if self.feature_weight > 0 and not isinstance(getattr(critic, "head", None), nn.Module):
+            raise ContractError(
+                f"the consistency term's feature part needs critic.head, the submodule that maps the features to the score, "
+                f"which {type(critic).__name__} lacks; set --model.penalty.feature_weight 0"
             )
 
     def __repr__(self) -> str:

@@ -143,6 +143,6 @@ def test_dimension_errors():
 
 
 def test_a_critic_of_the_wrong_dimension_is_one_line(tmp_path):
-    with pytest.raises(SystemExit, match=r"the critic does not take samples of the data's shape \(8,\)"):
+    with pytest.raises(SystemExit, match=r"the critic MLPCritic does not take samples of the data's shape \(8,\)"):
         run_cli(tmp_path / "run", "--data.dim", "8", config=str(REPO / "conf/estimate/gaussian_scale.yaml"))
     assert not (tmp_path / "run" / "checkpoints").exists()

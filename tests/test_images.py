@@ -178,7 +178,7 @@ def test_a_generator_that_does_not_match_the_data_is_refused(tmp_path):
     with pytest.raises(SystemExit) as info:
         run_cli(run, "--model.generator.size", "32", config=str(REPO / "conf/images/digits.yaml"))
     assert str(info.value.code) == (
-        "error: the generator makes samples of shape (1, 32, 32), the data has shape (1, 16, 16); "
+        "error: the generator DCGANGenerator makes samples of shape (1, 32, 32), the data has shape (1, 16, 16); "
         "set the networks' data_dim, or channels and size, to match the data"
     )
 

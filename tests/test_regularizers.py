@@ -151,7 +151,7 @@ def test_consistency_term_against_two_explicit_dropout_passes():
 def test_consistency_term_refuses_critics_without_dropout():
     with pytest.raises(ValueError, match="needs a critic with dropout"):
         P.ConsistencyTerm(P.GradientPenalty()).check_critic(MLPCritic(width=8))
-    with pytest.raises(ValueError, match="critic.features and critic.head"):
+    with pytest.raises(ValueError, match="needs critic.head, the submodule"):
         P.ConsistencyTerm(P.GradientPenalty()).check_critic(nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.1), nn.Linear(4, 1)))
 
 
