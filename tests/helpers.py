@@ -59,3 +59,20 @@ class CountFitStarts(pl.Callback):
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self.fits += 1
+
+
+class ColumnCritic(torch.nn.Module):
+    """A user's critic as they are usually written, ending in ``nn.Linear(h, 1)``: its
+    scores have shape (n, 1), or (n,) with ``squeeze`` (its twin), or (n, ``outputs``)
+    (a contract violation). ``head`` is the last layer, for the consistency term."""
+
+    def __init__(self, data_dim: int = 2, width: int = 16, dropout: float = 0.0, squeeze: bool = False, outputs: int = 1) -> None:
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(data_dim, width), torch.nn.ReLU(), torch.nn.Dropout(dropout),
+                                        torch.nn.Linear(width, width), torch.nn.ReLU(), torch.nn.Dropout(dropout))
+        self.head = torch.nn.Linear(width, outputs)
+        self.squeeze = squeeze
+
+    def forward(self, x):
+        scores = self.head(self.body(x.flatten(1)))
+        return scores.squeeze(1) if self.squeeze else scores
