@@ -20,6 +20,22 @@ def last_checkpoint(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints" / "last.ckpt"
 
 
+class Checkpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint``, whose ``last.ckpt`` holds the run's final state.
+
+    With ``every_n_train_steps``, Lightning saves the last checkpoint at the end of
+    training only if it never saved one, so a run whose length is not a multiple of the
+    interval ended with the state of its last interval in ``last.ckpt`` (a 3100-step
+    critic-only run kept the step-3000 critic) while ``summary.json`` reported the final
+    one. Here the end of training saves it whenever the final step is not saved yet.
+    """
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.save_last and self._last_global_step_saved != trainer.global_step:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        super().on_train_end(trainer, pl_module)
+
+
 class Preemption(pl.Callback):
     """SIGTERM or SIGINT during a fit: finish the current step, save ``last.ckpt``, exit 0.
 

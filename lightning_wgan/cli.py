@@ -23,7 +23,7 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from callbacks.monitor import GradNormMonitor
 from callbacks.progress import ProgressBar
-from callbacks.reliability import FiniteGuard, Preemption, last_checkpoint
+from callbacks.reliability import Checkpoint, FiniteGuard, Preemption, last_checkpoint
 from callbacks.samples import SamplePlot
 from callbacks.summary import Summary
 from lightning_wgan.errors import ArgumentParser, ConfigError, NonFiniteError, root_message, unreadable_checkpoint
@@ -34,7 +34,7 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 DEFAULT_CONFIG = CONF_DIR / "default.yaml"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 # Callbacks every run has, each under its own key (``--checkpoint.every_n_train_steps``).
-ALWAYS_ON = {"checkpoint": ModelCheckpoint, "summary": Summary, "finite_guard": FiniteGuard, "preemption": Preemption}
+ALWAYS_ON = {"checkpoint": Checkpoint, "summary": Summary, "finite_guard": FiniteGuard, "preemption": Preemption}
 # Callbacks on by default, each under its own key; ``--monitor null`` switches one off.
 OPTIONAL_DEFAULTS = {"sample_plot": SamplePlot, "monitor": GradNormMonitor}
 

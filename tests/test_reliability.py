@@ -151,3 +151,22 @@ def test_bad_input_from_the_shell_has_no_traceback(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == "error: penalty weight must be >= 0, got -3.0"
     assert "Traceback" not in proc.stderr + proc.stdout and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("mode", ["critic-only", "gan"])
+def test_the_last_checkpoint_holds_the_final_state(tmp_path, mode):
+    """A run whose length is not a multiple of the checkpoint interval saves its final
+    step too: the critic in last.ckpt is the one summary.json reports on."""
+    run = tmp_path / "run"
+    if mode == "critic-only":  # 7 critic steps, a checkpoint every 5
+        cli = run_cli(run, "--critic_steps", "7", "--eval_every", "7", "--checkpoint.every_n_train_steps", "5",
+                      config=str(REPO / "conf/estimate/gaussian_scale.yaml"))
+        final = 7
+    else:  # 3 generator steps of 5 critic steps each: 18 optimizer steps, a checkpoint every 12
+        cli = run_cli(run, "--generator_steps", "3", "--eval_every", "3", "--checkpoint.every_n_train_steps", "12")
+        final = 18
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == final == cli.trainer.global_step
+    critic = {k.removeprefix("critic."): v for k, v in ckpt["state_dict"].items() if k.startswith("critic.")}
+    assert all(torch.equal(v, cli.model.critic.state_dict()[k]) for k, v in critic.items()) and critic
+    assert ckpt["wgan"]["critic_steps"] == read_summary(run)["critic_steps"]
