@@ -11,8 +11,10 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
@@ -37,6 +39,10 @@ class Distribution:
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         raise NotImplementedError
+
+    def cdf(self, x: Tensor) -> Tensor:
+        """The distribution function F(x) of a 1-D distribution."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form distribution function")
 
     def icdf(self, u: Tensor) -> Tensor:
         """The quantile function F⁻¹(u) of a 1-D distribution."""
@@ -99,6 +105,11 @@ class StandardGaussian(Distribution):
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return torch.randn(n, self.dim, generator=generator)
 
+    def cdf(self, x: Tensor) -> Tensor:
+        if self.dim != 1:
+            super().cdf(x)
+        return torch.special.ndtr(x)
+
     def icdf(self, u: Tensor) -> Tensor:
         if self.dim != 1:
             super().icdf(u)
@@ -117,8 +128,23 @@ class Exponential(Distribution):
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return self.icdf(torch.rand(n, 1, generator=generator))
 
+    def cdf(self, x: Tensor) -> Tensor:
+        return -torch.expm1(-(x + 1).clamp(min=0))
+
     def icdf(self, u: Tensor) -> Tensor:
         return -torch.log1p(-u) - 1
+
+
+class Cube(Distribution):
+    """Uniform on the cube [-a, a]^d, a = 2.5: P of the funnel pairs (:class:`Funnels`)."""
+
+    def __init__(self, dim: int = 2, a: float = 2.5) -> None:
+        if dim < 1 or a <= 0:
+            raise ValueError(f"the cube needs dim >= 1 and a > 0, got dim={dim}, a={a}")
+        self.dim, self.a = dim, float(a)
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return (2 * torch.rand(n, self.dim, generator=generator) - 1) * self.a
 
 
 DATASETS: dict[str, type[Distribution]] = {
@@ -127,9 +153,10 @@ DATASETS: dict[str, type[Distribution]] = {
     "swissroll": SwissRoll,
     "gaussian": StandardGaussian,
     "exponential": Exponential,
+    "cube": Cube,
 }
 # The data sets whose dimension is a setting (``--data.dim``).
-ANY_DIM = ("gaussian",)
+ANY_DIM = ("gaussian", "cube")
 
 
 def quantile_w1(p: Distribution, q: Distribution, n: int = 2**20) -> float:
@@ -141,7 +168,15 @@ def quantile_w1(p: Distribution, q: Distribution, n: int = 2**20) -> float:
 
 
 class Transform:
-    """A fixed map T applied to samples of a distribution (critic-only runs)."""
+    """A fixed map T applied to samples of a distribution (critic-only runs).
+
+    ``optimal`` says that T is an optimal transport map of every P it is applied to: the
+    pairing x → T(x) is an optimal plan, so W1(P, T(P)) = E‖x - T(x)‖, and an optimal
+    potential f* (with W1 = E_P f* - E_Q f*) rises at unit rate from T(x) to x, so that
+    ∇f*(T(x)) = (x - T(x)) / ‖x - T(x)‖ (paper-notes §6).
+    """
+
+    optimal: bool = False
 
     def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
         raise NotImplementedError
@@ -150,6 +185,11 @@ class Transform:
         """The exact W1 between P and T(P), where it has a closed form; else ``None``."""
         return None
 
+    def gradient(self, x: Tensor, moved: Tensor) -> Tensor:
+        """∇f* at ``moved`` = T(``x``) for an optimal map: the unit direction towards x."""
+        step = (x - moved).flatten(1)
+        return (step / step.norm(dim=1, keepdim=True)).view_as(moved)
+
 
 class Translate(Transform):
     """x + v. W1(P, P + v) = ‖v‖ for every P: the estimate's exact target.
@@ -157,6 +197,8 @@ class Translate(Transform):
     ``shift`` is v itself, or a number: a vector of that length along the diagonal
     (1, ..., 1)/√d, whatever the data's dimension d.
     """
+
+    optimal = True
 
     def __init__(self, shift: list[float] | float) -> None:
         self.shift = torch.tensor(shift, dtype=torch.float32)
@@ -178,6 +220,8 @@ class Translate(Transform):
 class Scale(Transform):
     """factor · x (about the origin). W1(P, sP) = |s - 1|·E‖x‖ for every P: x ↦ s·x moves
     mass at that cost, and the 1-Lipschitz witness f(x) = ±‖x‖ attains it."""
+
+    optimal = True
 
     def __init__(self, factor: float) -> None:
         if factor <= 0:
@@ -201,6 +245,105 @@ class AddNoise(Transform):
 
     def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
         return x + self.std * torch.randn(x.shape, generator=generator)
+
+
+PUBLISHED_FUNNELS = Path(__file__).resolve().parent / "reference" / "funnels"
+
+
+class Funnels(Transform):
+    """Moves each point towards its funnel's centre: the pairs of Korotin, Kolesov and
+    Burnaev (2022), whose W1 and optimal potential are both known (paper-notes §6).
+
+    The potential is f*(x) = min_k (‖x - c_k‖ + b_k), K funnels with centres c_k uniform
+    in the cube [-a, a]^d and biases b_k ~ N(0, ``bias_std``²). For a point y whose
+    funnel is k, the ray from c_k through y stays in funnel k's region up to u, where it
+    leaves the cube or another funnel becomes the minimum; f* rises at unit rate along
+    [c_k, u]. y moves to x = c_k + t^deg·(u - c_k), t = ‖y - c_k‖ / ‖u - c_k‖: then
+    f*(y) - f*(x) = ‖y - x‖ for every pair, so the map is optimal (:attr:`optimal`) and
+    ∇f*(x) = (x - c_k) / ‖x - c_k‖. x stays in the cube, between c_k and y.
+
+    The funnels are drawn from ``seed`` for the data's dimension, or read: ``pair``
+    names a published pair (``d8_w16``: d = 8, K = 16; in
+    ``lightning_wgan/reference/funnels``, MIT license), ``file`` an ``.npz`` with arrays
+    ``centers`` (K × d) and ``bias`` (K). Samples of any shape (images too) are moved as
+    flat vectors; the moves are computed in float64.
+    """
+
+    optimal = True
+
+    def __init__(self, funnels: int = 16, a: float = 2.5, deg: float = 8.0, seed: int = 0, bias_std: float = 0.1,
+                 pair: str | None = None, file: str | None = None) -> None:
+        if funnels < 1 or a <= 0 or deg < 1 or bias_std < 0:
+            raise ValueError(f"funnels need funnels >= 1, a > 0, deg >= 1, bias_std >= 0; got {funnels}, {a}, {deg}, {bias_std}")
+        if pair is not None and file is not None:
+            raise ValueError(f"give a published pair or a file, not both: got pair={pair!r}, file={file!r}")
+        if pair is not None:
+            file = str(PUBLISHED_FUNNELS / f"{pair}.npz")
+            if not Path(file).is_file():
+                names = sorted(p.stem for p in PUBLISHED_FUNNELS.glob("*.npz"))
+                raise ValueError(f"no published funnel pair {pair!r}; choose one of {', '.join(names)}")
+        elif file is not None and not Path(file).is_file():
+            raise ValueError(f"no funnel file {file}")
+        self.funnels, self.a, self.deg, self.seed, self.bias_std, self.file = funnels, float(a), float(deg), seed, float(bias_std), file
+        self._drawn: dict[int, tuple[Tensor, Tensor]] = {}
+
+    def centres(self, dim: int) -> tuple[Tensor, Tensor]:
+        """(centres K × dim, biases K), in float64."""
+        if dim not in self._drawn:
+            if self.file is not None:
+                with np.load(self.file) as arrays:
+                    centres, biases = torch.from_numpy(arrays["centers"]).double(), torch.from_numpy(arrays["bias"]).double()
+                if centres.shape[1] != dim:
+                    raise ValueError(f"the funnels of {self.file} are {centres.shape[1]}-dimensional, the data {dim}-dimensional")
+            else:
+                gen = torch.Generator().manual_seed(self.seed)
+                centres = (2 * torch.rand(self.funnels, dim, generator=gen, dtype=torch.float64) - 1) * self.a
+                biases = self.bias_std * torch.randn(self.funnels, generator=gen, dtype=torch.float64)
+            self._drawn[dim] = centres, biases
+        return self._drawn[dim]
+
+    def gradient(self, x: Tensor, moved: Tensor) -> Tensor:
+        """∇f*(moved) = (moved - c_k) / ‖moved - c_k‖ at the points as stored: exact for a
+        point that float32 put within its rounding of a centre, where the direction to
+        its unmoved point is not the potential's gradient any more (at d = 2, with
+        deg 8, a few percent of the points)."""
+        flat = moved.flatten(1).double()
+        centres, biases = self.centres(flat.shape[1])
+        k = (torch.cdist(flat, centres, compute_mode="donot_use_mm_for_euclid_dist") + biases).argmin(dim=1)
+        ray = flat - centres[k]
+        return (ray / ray.norm(dim=1, keepdim=True)).to(moved.dtype).view_as(moved)
+
+    def potential(self, x: Tensor) -> Tensor:
+        """f*(x) = min_k ‖x - c_k‖ + b_k, per sample."""
+        centres, biases = self.centres(x[0].numel())
+        return (torch.cdist(x.flatten(1).double(), centres, compute_mode="donot_use_mm_for_euclid_dist") + biases).min(dim=1).values
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        y = x.flatten(1).double()
+        centres, biases = self.centres(y.shape[1])
+        distance = torch.cdist(y, centres, compute_mode="donot_use_mm_for_euclid_dist")  # n × K, exact to the last digits
+        values = distance + biases
+        f, k = values.min(dim=1)
+        ray = y - centres[k]
+        radius = ray.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        v = ray / radius
+        # Where another funnel j catches up along y + r·v: ‖y + r·v - c_j‖ + b_j = f + r,
+        # i.e. r = (β² - ‖y - c_j‖²) / (2((y - c_j)·v - β)), β = f - b_j, a crossing where
+        # the denominator is negative (funnel k's own row is 0 / 0: left out).
+        beta = f[:, None] - biases[None, :]
+        along = (y * v).sum(1, keepdim=True) - v @ centres.T
+        denominator = 2 * (along - beta)
+        crossing = (beta.square() - distance.square()) / denominator.clamp(max=-1e-12)
+        valid = (denominator < -1e-12) & (crossing > 0) & (beta + crossing >= 0)
+        valid[torch.arange(len(y)), k] = False
+        to_funnel = torch.where(valid, crossing, torch.inf).min(dim=1).values
+        # Where the ray leaves the cube.
+        limits = torch.where(v > 0, (self.a - y) / v.clamp(min=1e-300), torch.where(v < 0, (-self.a - y) / v.clamp(max=-1e-300), torch.inf))
+        to_face = limits.min(dim=1).values.clamp(min=0)
+        end = radius.squeeze(1) + torch.minimum(to_funnel, to_face)  # ‖u - c_k‖
+        t = radius.squeeze(1) / end
+        moved = centres[k] + (t.pow(self.deg) * end)[:, None] * v
+        return moved.to(x.dtype).view_as(x)
 
 
 def make_distribution(name: str, dim: int | None = None) -> Distribution:
@@ -361,8 +504,10 @@ class PairDataModule(ToyDataModule):
     translation moves along; independent batches put most of them elsewhere. The exact
     W1 is the transform's closed form where it has one (a translation, a scaling of a
     distribution with known E‖x‖), the quantile formula for two 1-D distributions
-    (:func:`quantile_w1`), else POT's exact W1 between samples of size ``w1_size``,
-    averaged over ``w1_draws`` draws. ``dim`` sets the dimension of ``gaussian`` (as
+    (:func:`quantile_w1`), E‖x - T(x)‖ over the held-out pairs for an optimal map
+    (:class:`Funnels`), else POT's exact W1 between samples of size ``w1_size``,
+    averaged over ``w1_draws`` draws. Where the optimal potential's gradient is known,
+    :attr:`potential_gradient` gives it at ``grad_size`` held-out fake points. ``dim`` sets the dimension of ``gaussian`` (as
     data set and as source).
     """
 
@@ -377,6 +522,7 @@ class PairDataModule(ToyDataModule):
         w1_size: int = 4000,
         w1_draws: int = 3,
         paired_training: bool = True,
+        grad_size: int = 4096,
         seed: int | None = None,
         val_seed: int = 2018,
     ) -> None:
@@ -392,6 +538,9 @@ class PairDataModule(ToyDataModule):
         self.paired_training = paired_training and self.paired
         self.w1_size = w1_size
         self.w1_draws = w1_draws
+        if grad_size < 1:
+            raise ValueError(f"grad_size must be >= 1, got {grad_size}")
+        self.grad_size = grad_size
         self.val_fake: Tensor | None = None
 
     def sample_fake(self, n: int, generator: torch.Generator, x: Tensor | None = None) -> Tensor:
@@ -416,6 +565,10 @@ class PairDataModule(ToyDataModule):
             closed = quantile_w1(self.distribution, self.source)
         if closed is not None:
             return closed, 0.0
+        if self.paired and self.transform.optimal:  # the pairing is an optimal plan: W1 = E‖x - T(x)‖
+            self.setup("validate")
+            cost = (self.val_real - self.val_fake).flatten(1).double().norm(dim=1)
+            return float(cost.mean()), float(cost.std() / math.sqrt(len(cost)))
         gen = torch.Generator().manual_seed(self.val_seed + 2)
         draws = torch.tensor([
             exact_w1(self.distribution.sample(self.w1_size, gen), self.sample_fake(self.w1_size, gen))
@@ -423,6 +576,26 @@ class PairDataModule(ToyDataModule):
         ])
         se = float(draws.std() / math.sqrt(len(draws))) if len(draws) > 1 else 0.0
         return float(draws.mean()), se
+
+    @cached_property
+    def potential_gradient(self) -> tuple[Tensor, Tensor] | None:
+        """(the first ``grad_size`` held-out fake points, the optimal potential's gradient
+        there), where it is known: an optimal map (:attr:`Transform.optimal`), or two
+        1-D distributions with closed-form distribution functions, where f*' = sign(F_Q -
+        F_P) (P the data set, Q the source); else None."""
+        self.setup("validate")
+        real, fake = self.val_real[: self.grad_size], self.val_fake[: self.grad_size]
+        if self.paired and self.transform.optimal:
+            gradient = self.transform.gradient(real, fake)
+            # Where f* has no gradient (a point the map leaves in place, or one at a funnel's apex), the point is left out.
+            keep = ((real - fake).flatten(1).norm(dim=1) > 1e-6) & gradient.flatten(1).isfinite().all(dim=1)
+            return fake[keep], gradient[keep]
+        if self.transform is None and self.distribution.dim == 1:
+            try:
+                return fake, torch.sign(self.source.cdf(fake) - self.distribution.cdf(fake))
+            except NotImplementedError:
+                return None
+        return None
 
     def val_dataloader(self) -> DataLoader:
         # In chunks: the critic sees tens of thousands of points per evaluation.

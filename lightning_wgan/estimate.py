@@ -13,9 +13,9 @@ import torch
 from pytorch_lightning.cli import OptimizerCallable
 from torch import Tensor, nn
 
-from lightning_wgan.metrics import CriticEstimate
+from lightning_wgan.metrics import CriticEstimate, gradient_fidelity
 from lightning_wgan.module import WGAN, _adam
-from lightning_wgan.penalties import Penalty
+from lightning_wgan.penalties import Penalty, input_gradients
 from lightning_wgan.samplers import Sampler
 
 
@@ -24,8 +24,11 @@ class CriticEstimator(WGAN):
 
     Logs ``val/w1_critic`` with its standard error ``val/w1_critic_se``, the data
     module's ``val/w1_exact`` (and its standard error), and
-    ``val/rel_error = |w1_critic - w1_exact| / w1_exact``. Run lengths are in critic
-    steps (``--critic_steps``).
+    ``val/rel_error = |w1_critic - w1_exact| / w1_exact``; where the data module knows
+    the optimal potential's gradient (``potential_gradient``: points of the fake
+    distribution and ∇f* there), also ``val/grad_cos`` and ``val/grad_l2``
+    (:func:`~lightning_wgan.metrics.gradient_fidelity`). Run lengths are in critic steps
+    (``--critic_steps``).
     """
 
     def __init__(
@@ -76,4 +79,12 @@ class CriticEstimator(WGAN):
             "val/ratio": estimate / w1_exact,
             "critic_steps": float(self.critic_steps),
         }
+        known = getattr(self.trainer.datamodule, "potential_gradient", None)
+        if known is not None:
+            points, optimal = known
+            # Validation runs under inference mode, which autograd cannot see through.
+            with torch.inference_mode(False), torch.enable_grad():
+                grad = torch.cat([input_gradients(self.critic, chunk.clone().to(self.device), create_graph=False)
+                                  for chunk in points.split(4096)])
+            metrics["val/grad_cos"], metrics["val/grad_l2"] = gradient_fidelity(grad, optimal.to(self.device))
         self.log_evaluation(metrics)

@@ -1,7 +1,8 @@
-"""Evaluation (paper-notes §4): the exact W1 between samples, and mode coverage.
+"""Evaluation (paper-notes §4, §6): the exact W1 between samples, mode coverage, and
+how well a critic's gradient matches the optimal potential's.
 
-Both are torchmetrics ``Metric``s, so samples and counts gather across processes
-under DDP before they are computed.
+The first two are torchmetrics ``Metric``s, so samples and counts gather across
+processes under DDP before they are computed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ def exact_w1(x: Tensor, y: Tensor) -> float:
     wa = np.full(len(a), 1.0 / len(a))
     wb = np.full(len(b), 1.0 / len(b))
     return float(ot.emd2(wa, wb, cost, numItermax=10_000_000))
+
+
+def gradient_fidelity(grad: Tensor, optimal: Tensor) -> tuple[float, float]:
+    """(mean cosine, mean squared L2 distance) between a critic's input gradients and the
+    optimal potential's, per sample over all non-batch dimensions: the scores of
+    Korotin et al. (2022). The gradient is what a generator is trained on."""
+    grad, optimal = grad.flatten(1).double(), optimal.flatten(1).double()
+    cos = torch.nn.functional.cosine_similarity(grad, optimal, dim=1, eps=1e-12)
+    return float(cos.mean()), float((grad - optimal).square().sum(1).mean())
 
 
 class ExactW1(Metric):

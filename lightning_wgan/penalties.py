@@ -20,12 +20,12 @@ from lightning_wgan.errors import ContractError
 from lightning_wgan.samplers import Sampler
 
 
-def gradient_norms(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.0, create_graph: bool = True) -> Tensor:
-    """‖∇ₓD(x)‖₂ for each sample in ``points``, over all non-batch dimensions.
+def input_gradients(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.0, create_graph: bool = True) -> Tensor:
+    """∇ₓD(x) for each sample in ``points`` (in float32).
 
-    With ``create_graph`` the graph is kept so that a penalty on the norms can be
-    backpropagated into the critic's parameters (a double backward); monitoring, which
-    only reads the norms, turns it off.
+    With ``create_graph`` the graph is kept so that a penalty on them can be
+    backpropagated into the critic's parameters (a double backward); monitoring and
+    evaluation, which only read them, turn it off.
 
     ``scale`` is the GradScaler's current scale under 16-bit mixed precision: the inner
     ``autograd.grad`` runs on the scaled output so that small gradients do not underflow
@@ -36,7 +36,13 @@ def gradient_norms(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.
     points = points.detach().requires_grad_(True)
     out = critic(points)
     (grad,) = torch.autograd.grad(out.sum() * scale, points, create_graph=create_graph)
-    grad = grad.float() / scale
+    return grad.float() / scale
+
+
+def gradient_norms(critic: nn.Module, points: Tensor, scale: float | Tensor = 1.0, create_graph: bool = True) -> Tensor:
+    """‖∇ₓD(x)‖₂ for each sample in ``points``, over all non-batch dimensions
+    (:func:`input_gradients`, whose arguments these are)."""
+    grad = input_gradients(critic, points, scale, create_graph)
     # The epsilon keeps the norm's derivative finite where the gradient vanishes.
     return (grad.flatten(1).square().sum(1) + 1e-12).sqrt()
 

@@ -76,3 +76,22 @@ class ColumnCritic(torch.nn.Module):
     def forward(self, x):
         scores = self.head(self.body(x.flatten(1)))
         return scores.squeeze(1) if self.squeeze else scores
+
+
+class FunnelPotential(torch.nn.Module):
+    """The optimal critic of a funnel pair: f*(x) = min_k ‖x - c_k‖ + b_k itself (its one
+    parameter is 0 and stays 0: a critic-only run needs something to optimize)."""
+
+    def __init__(self, pair: str = "d2_w16") -> None:
+        super().__init__()
+        from lightning_wgan.data import Funnels
+
+        self.funnels = Funnels(pair=pair)
+        self.zero = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        centres, biases = self.funnels.centres(x[0].numel())
+        # In float64, where float32 cannot tell a point from the centre it lies next to;
+        # differences, not torch.cdist: the penalty's double backward goes through them.
+        distances = (x.flatten(1).double()[:, None, :] - centres[None]).norm(dim=2)
+        return (distances + biases).min(dim=1).values.to(x.dtype) + 0 * self.zero

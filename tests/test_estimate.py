@@ -134,7 +134,7 @@ def test_one_dimensional_pair_from_quantiles_against_scipy_and_pot():
 def test_dimension_errors():
     from lightning_wgan.data import make_distribution
 
-    with pytest.raises(ValueError, match="dim applies to gaussian; 8gaussians has a fixed dimension"):
+    with pytest.raises(ValueError, match="dim applies to gaussian, cube; 8gaussians has a fixed dimension"):
         make_distribution("8gaussians", dim=3)
     with pytest.raises(ValueError, match="source exponential is 1-D, dataset gaussian is 2-D"):
         PairDataModule(dataset="gaussian", dim=2, source="exponential")
