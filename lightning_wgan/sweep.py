@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +194,8 @@ def run_sweep(
     env.setdefault("WANDB_MODE", "offline")
     out.mkdir(parents=True, exist_ok=True)
     if in_process:
-        todo = sum(not runs_table.finished(out.name, p) for p in runs)
-        print(f"{len(runs) - todo} of {len(runs)} runs done already; {jobs} workers run the other {todo}", flush=True)
+        done = sum(runs_table.finished(out.name, p) for p in runs)
+        print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
         # Workers take the next run nobody has claimed, so none idles while runs are left
         # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
         with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
@@ -205,8 +205,7 @@ def run_sweep(
                                   *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
                 for _ in range(jobs)
             ]
-            for worker in workers:
-                worker.wait()
+            progress(workers, runs_table, out.name, runs, done)
         return write_tables(runs_table, out, list(sweep["parameters"]))
     running: list[tuple[subprocess.Popen, Path, Any]] = []
 
@@ -240,6 +239,40 @@ def run_sweep(
         running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
     reap(block=True)
     return write_tables(runs_table, out, list(sweep["parameters"]))
+
+
+def progress(workers: list[subprocess.Popen], table: RunTable, sweep: str, runs: list[dict[str, Any]], done: int) -> None:
+    """One progress bar over the sweep while its workers run: runs finished of all,
+    elapsed time and the time left at the rate so far (tqdm), read from the table."""
+    from tqdm import tqdm
+
+    ids = {run_id(p) for p in runs}
+    with tqdm(total=len(runs), initial=done, unit="run", desc=sweep, dynamic_ncols=True, smoothing=0) as bar:
+        while any(worker.poll() is None for worker in workers):
+            time.sleep(1)
+            finished = sum(row["finished"] for (s, run), row in table.read().items() if s == sweep and run in ids)
+            bar.update(finished - bar.n)
+
+
+@contextlib.contextmanager
+def output_to(log: Any) -> Iterator[None]:
+    """Everything this process writes, into ``log``: Python's streams, and the file
+    descriptors under them, which logging handlers made before (Lightning's model
+    summary, its banners) and C code write to."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in (1, 2)]
+    try:
+        for fd in (1, 2):
+            os.dup2(log.fileno(), fd)
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def shared_cores_env(jobs: int, **extra: str) -> dict[str, str]:
@@ -290,8 +323,9 @@ def claim(claims: Path, params: dict[str, Any]) -> bool:
 
 def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int | None = None, table: Path | None = None) -> None:
     """Run the sweep's unfinished runs that no other worker sharing ``claims`` has taken,
-    in this process, one after another, each writing its output to its own log and its
-    row to ``table`` (as :func:`run_sweep`)."""
+    in this process, one after another, each writing all its output to its own log
+    (:func:`output_to`) and its row to ``table`` (as :func:`run_sweep`). The terminal
+    shows the runner's progress bar and the runs that failed."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     from lightning_wgan.cli import WGANCLI  # only workers need the training stack
@@ -301,8 +335,8 @@ def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int
         if runs_table.finished(out.name, params) or not claim(claims, params):
             continue
         run_dir, resume = start_run(out, params)
-        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}{' (resumed)' if resume else ''}", flush=True)
-        with open(run_dir / "output.log", "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        with open(run_dir / "output.log", "a") as log, output_to(log):
+            print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}{' (resumed)' if resume else ''}", flush=True)
             try:
                 WGANCLI(args=[*to_args(params), *extra, f"--run_dir={run_dir}", *resume])
             except SIGTERMException:  # the worker was asked to stop: the run stays unfinished
