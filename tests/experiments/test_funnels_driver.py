@@ -1,0 +1,72 @@
+"""The funnel benchmark driver: its grid parses into the published protocol, its report
+by hand on made-up runs, the --quick grid end to end (slow)."""
+
+import pytest
+from conftest import REPO
+
+from lightning_wgan.experiments import funnels as F
+from lightning_wgan.sweep import expand, to_args
+
+
+def test_every_method_and_pair_of_the_grid_is_the_published_protocol(tmp_path, monkeypatch):
+    from lightning_wgan.cli import WGANCLI
+    from lightning_wgan.networks import LipschitzMLPCritic
+
+    monkeypatch.chdir(REPO)
+    runs = expand(F.sweep(F.FULL))
+    assert len(runs) == 28 * len(F.METHODS)
+    for params in runs[:: len(F.METHODS) * 9] + runs[-len(F.METHODS):]:  # every method of a few pairs, the last (d 128, K 256) too
+        for i, p in enumerate(expand(F.sweep(F.Grid([(F.describe(params)["d"], F.describe(params)["K"])], [0], None, [])))):
+            cli = WGANCLI(args=[*to_args(p), *F.RUN_ARGS, f"--run_dir={tmp_path / 'run'}"], run=False)
+            method, d = list(F.METHODS)[i], F.describe(p)["d"]
+            assert F.describe(p)["method"] == method
+            config = cli.config.get("fit", cli.config)
+            assert config["critic_steps"] == {"clip": 5000, "spectral": 10_000, "none": 2000, "torchlip": 25_000}.get(method, 60_000)
+            dm, model = cli.datamodule, cli.model
+            assert dm.dim == d and dm.transform.file.endswith(f"d{d}_w{F.describe(p)['K']}.npz") and not dm.paired_training
+            assert dm.batch_size == 1024 and dm.grad_size == 4096 and dm.val_size == 4096
+            optimizer = model.configure_optimizers()
+            assert optimizer.defaults["lr"] == 2e-4 and optimizer.defaults["betas"] == (0.0, 0.9)
+            widths = [m.out_features for m in model.critic.modules() if hasattr(m, "out_features")]
+            assert widths[-3:] == [max(2 * d, 128)] * 2 + [1]
+            penalty = model.penalty
+            assert {"clip": lambda: penalty.clip_value == 0.04, "gp": lambda: penalty.weight == 10.0 and penalty.name == "gp",
+                    "lp": lambda: penalty.weight == 10.0 and penalty.name == "lp",
+                    "torchlip": lambda: penalty is None and isinstance(model.critic, LipschitzMLPCritic),
+                    "spectral": lambda: penalty is None and hasattr(model.critic.net[0], "parametrizations"),
+                    "none": lambda: penalty is None}[method]()
+
+
+def row(method, d, k, ratio, cos, l2, speed, seed=0):
+    config, protocol, _ = F.METHODS[method]
+    params = {"config": [F.TASK, config, F.cell_config(d, k), F.flow(protocol)], "seed_everything": seed}
+    return {**params, "summary": {"ratio": ratio, "grad_cos": cos, "grad_l2": l2, "critic_steps_per_s": speed,
+                                  "critic_steps": protocol["critic_steps"]}}
+
+
+def test_the_report_by_hand(tmp_path):
+    rows = [row("lp", 2, 4, 1.0, 0.8, 0.2, 50), row("lp", 2, 4, 0.9, 0.6, 0.4, 30, seed=1), row("none", 2, 4, 9.0, 0.1, 5.0, 100),
+            row("none", 2, 4, 9.0, 0.1, 5.0, 60, seed=1), row("clip", 8, 64, 0.1, 0.3, 0.9, 99)]
+    table = F.summarize(rows)
+    lp = table[(2, 4, "lp")]
+    assert (lp["ratio"], lp["cos"], lp["l2"], lp["seeds"]) == (pytest.approx(0.95), pytest.approx(0.7), pytest.approx(0.3), 2)
+    assert lp["speed"] == pytest.approx(0.5)  # 50/100 and 30/60
+    text = F.markdown(table, F.published())
+    # published_metrics.csv, d 2, K 4, wgan-lp: cos 0.8176, l2 0.1708, estimate 0.8850 over true W1 0.8174
+    assert f"| 2 | 4 | lp | 60000 | 0.950 ({0.8850 / 0.8174:.3f}) | 0.700 (0.818) | 0.300 (0.171) | 0.50 |" in text
+    assert "| none |" not in text and "| 8 | 64 | clip | 5000 | 0.100 (" in text and text.rstrip().endswith("| nan |")
+    F.figure(table, F.published(), tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_quick_driver_writes_its_report(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "lightning_wgan.experiments.funnels", "--quick", "--runs", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (tmp_path / "funnels.md").read_text()
+    assert "12 of the grid's 12 runs" in text and text.count("| 2 | 16 |") == 5 and text.count("| 8 | 4 |") == 5
+    assert "Trainable params" not in proc.stdout + proc.stderr  # each run's framework output is in its log
