@@ -226,7 +226,8 @@ class WGANCLI(LightningCLI):
         data_args = cfg.data.get("init_args", Namespace()) if isinstance(cfg.data, Namespace) else Namespace()
         parts = [
             time.strftime("%Y%m%d-%H%M%S"),
-            str(data_args.get("dataset") or getattr(_import(str(cfg.data.class_path)), "dataset", _short_name(cfg.data))),
+            _short_name(dataset) if isinstance(dataset := data_args.get("dataset"), Namespace)
+            else str(dataset or getattr(_import(str(cfg.data.class_path)), "dataset", _short_name(cfg.data))),
             _short_name(penalty),
             f"{strength:g}" if strength is not None else "",
             f"s{cfg.seed_everything}",

@@ -26,6 +26,8 @@ from lightning_wgan.metrics import exact_w1
 class Distribution:
     """A distribution that can be sampled with an explicit ``torch.Generator``.
 
+    ``dim`` is the number of entries of a sample, ``shape`` its shape (``(dim,)`` for
+    points; images set their own), ``name`` what run names and summaries call it.
     ``centres`` and ``std`` are set for Gaussian mixtures (for mode coverage);
     ``mean_norm`` (E‖x‖) where it has a closed form, for the exact W1 of a scaling; a
     1-D distribution with a closed-form quantile function implements :meth:`icdf`, for
@@ -346,7 +348,13 @@ class Funnels(Transform):
         return moved.to(x.dtype).view_as(x)
 
 
-def make_distribution(name: str, dim: int | None = None) -> Distribution:
+def make_distribution(name: str | Distribution, dim: int | None = None) -> Distribution:
+    """The data set ``name`` of :data:`DATASETS` (in ``dim`` dimensions, where that is a
+    setting), or a distribution given as an object (a config's ``class_path``)."""
+    if isinstance(name, Distribution):
+        if dim is not None:
+            raise ValueError(f"dim applies to {', '.join(ANY_DIM)}; a {type(name).__name__} has its own dimension, got dim={dim}")
+        return name
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     if dim is None:
@@ -428,7 +436,8 @@ class ToyDataModule(StreamingDataModule):
 
     Args:
         dataset: one of ``8gaussians``, ``25gaussians``, ``swissroll``, ``gaussian``,
-            ``exponential`` (1-D).
+            ``exponential`` (1-D), ``cube``; or a :class:`Distribution` (``class_path``,
+            e.g. ``lightning_wgan.images.DigitsImages``).
         dim: the dimension of ``gaussian`` (default 2); the others have their own.
         batch_size: points per critic step (per process).
         val_size: size n of the held-out real sample, and of the generated sample the
@@ -441,7 +450,7 @@ class ToyDataModule(StreamingDataModule):
 
     def __init__(
         self,
-        dataset: str = "8gaussians",
+        dataset: str | Distribution = "8gaussians",
         dim: int | None = None,
         batch_size: int = 256,
         val_size: int = 2000,
@@ -453,7 +462,7 @@ class ToyDataModule(StreamingDataModule):
         if noise_floor_draws < 1:
             raise ValueError(f"noise_floor_draws must be >= 1, got {noise_floor_draws}")
         self.distribution = make_distribution(dataset, dim)
-        self.dataset = dataset
+        self.dataset = getattr(self.distribution, "name", dataset) if isinstance(dataset, Distribution) else dataset
         self.noise_floor_draws = noise_floor_draws
 
     @property
@@ -463,7 +472,7 @@ class ToyDataModule(StreamingDataModule):
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of one sample, which the generator's output must have."""
-        return (self.distribution.dim,)
+        return tuple(getattr(self.distribution, "shape", (self.distribution.dim,)))
 
     def setup(self, stage: str) -> None:
         if self.val_real is None:
@@ -513,7 +522,7 @@ class PairDataModule(ToyDataModule):
 
     def __init__(
         self,
-        dataset: str = "8gaussians",
+        dataset: str | Distribution = "8gaussians",
         source: str | None = None,
         dim: int | None = None,
         transform: Transform | None = None,

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from lightning_utilities.core.imports import RequirementCache
 from torch import Tensor
 
-from lightning_wgan.data import StreamingDataModule
+from lightning_wgan.data import Distribution, StreamingDataModule
 from lightning_wgan.errors import ConfigError
 from lightning_wgan.metrics import exact_w1
 
@@ -69,13 +69,17 @@ class ImageDataModule(StreamingDataModule):
         self.setup("fit")
         return tuple(self.train_images.shape[1:])
 
-    def setup(self, stage: str) -> None:
-        if self.val_real is not None:
-            return
+    def pixels(self) -> tuple[Tensor, Tensor | None]:
+        """All images as the networks see them: resized to ``size``, in [-1, 1]; and their labels."""
         images, labels = self.load()
         if self.size is not None and images.shape[-2:] != (self.size, self.size):
             images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
-        images = images.clamp(0, 1) * 2 - 1
+        return images.clamp(0, 1) * 2 - 1, labels
+
+    def setup(self, stage: str) -> None:
+        if self.val_real is not None:
+            return
+        images, labels = self.pixels()
         if len(images) <= self.val_size:
             raise ValueError(f"val_size {self.val_size} leaves no training images: the data set has {len(images)}")
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.val_seed))
@@ -112,6 +116,23 @@ class DigitsDataModule(ImageDataModule):
         digits = load_digits()
         images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
         return images, torch.tensor(digits.target)
+
+
+class DigitsImages(Distribution):
+    """The digits images as a distribution: every one of the 1,797 (``DigitsDataModule``'s
+    pixels in [-1, 1], ``size`` × ``size``) with equal weight. The P of a critic-only pair
+    on real data, e.g. with :class:`~lightning_wgan.data.Funnels` moving them
+    (``conf/estimate/funnels_digits.yaml``)."""
+
+    name = "digits"
+
+    def __init__(self, size: int = 16) -> None:
+        self.images = DigitsDataModule(size=size).pixels()[0]
+        self.shape = tuple(self.images.shape[1:])
+        self.dim = self.images[0].numel()
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.images[torch.randint(len(self.images), (n,), generator=generator)]
 
 
 # The files torchvision looks for, relative to --data.root, and the class that reads them.

@@ -128,3 +128,24 @@ def test_the_optimal_critic_scores_perfectly_through_a_critic_only_run(tmp_path)
     assert summary["ratio"] == pytest.approx(1.0, abs=1e-5)
     assert summary["grad_cos"] == pytest.approx(1.0, abs=1e-5) and summary["grad_l2"] == pytest.approx(0.0, abs=1e-4)
     assert summary["w1_exact"] == pytest.approx(0.4662, abs=0.03)  # the published d = 2, K = 16 pair
+
+
+def test_the_digits_pair_moves_real_images_and_needs_a_cube_larger_than_the_pixels():
+    """P = the digits images (pixels in [-1, 1]), funnels in [-1.2, 1.2]^256: a pair on real
+    data with W1 far from 0, the images moved inside that cube along optimal rays. With
+    a = 1 the background pixels, at -1, lie on the cube's face: the rays end at the
+    images, and nothing moves."""
+    from lightning_wgan.images import DigitsImages
+
+    digits = DigitsImages(size=16)
+    assert digits.shape == (1, 16, 16) and digits.dim == 256 and len(digits.images) == 1797
+    y = digits.sample(500, torch.Generator().manual_seed(0))
+    wide = Funnels(funnels=16, a=1.2, seed=0)
+    x = wide(y, GEN)
+    cost = (y - x).flatten(1).norm(dim=1)
+    assert x.shape == y.shape and x.abs().max() <= 1.2 + 1e-6 and cost.mean() > 1.5
+    assert (wide.potential(y) - wide.potential(x) - cost.double()).abs().max() < 1e-4  # float32 images
+    tight = Funnels(funnels=16, a=1.0, seed=0)
+    assert (y - tight(y, GEN)).flatten(1).norm(dim=1).mean() < 1e-3
+    dm = PairDataModule(dataset=digits, transform=wide, eval_size=1000, grad_size=100)
+    assert dm.shape == (1, 16, 16) and dm.dataset == "digits" and dm.w1_exact[0] > 1.5
