@@ -95,3 +95,15 @@ class FunnelPotential(torch.nn.Module):
         # differences, not torch.cdist: the penalty's double backward goes through them.
         distances = (x.flatten(1).double()[:, None, :] - centres[None]).norm(dim=2)
         return (distances + biases).min(dim=1).values.to(x.dtype) + 0 * self.zero
+
+
+def run_module(module: str, *args: str, timeout: int = 900):
+    """``python -m module args`` from the repository, as a user runs a driver; it must succeed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc

@@ -3,6 +3,7 @@
 
 import pytest
 from conftest import REPO
+from helpers import run_module
 
 from lightning_wgan.experiments import benchmark as B
 from lightning_wgan.sweep import expand, to_args
@@ -56,12 +57,7 @@ def test_every_regularizer_and_task_of_the_grid_is_a_valid_run(tmp_path, monkeyp
 @pytest.mark.slow
 def test_quick_benchmark_writes_its_tables(tmp_path):
     """`python -m lightning_wgan.experiments.benchmark --quick`: about 2 minutes on 2 cores."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "lightning_wgan.experiments.benchmark", "--quick", "--runs", str(tmp_path / "runs")],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_module("lightning_wgan.experiments.benchmark", "--quick", "--runs", str(tmp_path / "runs"))
     text = (tmp_path / "runs" / "benchmark.md").read_text()
     for name in B.REGULARIZERS:
         assert f"| {name} |" in text, name

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 from conftest import REPO
+from helpers import run_module
 
 from lightning_wgan.experiments import convergence as C
 from lightning_wgan.sweep import RunTable, expand, run_id, to_args
@@ -207,12 +208,7 @@ def test_a_rounds_extension_goes_on_beside_the_next_rounds(tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_quick_driver_writes_its_report(tmp_path):
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "lightning_wgan.experiments.convergence", "--quick", "--runs", str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_module("lightning_wgan.experiments.convergence", "--quick", "--runs", str(tmp_path))
     text = (tmp_path / "convergence.md").read_text()
     assert text.count("| 8gaussians |") == 10 and "reference port, GP λ 10" in text
     assert (tmp_path / "convergence.png").stat().st_size > 10_000

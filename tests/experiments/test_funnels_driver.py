@@ -3,6 +3,7 @@ by hand on made-up runs, the --quick grid end to end (slow)."""
 
 import pytest
 from conftest import REPO
+from helpers import run_module
 
 from lightning_wgan.experiments import funnels as F
 from lightning_wgan.sweep import expand, to_args
@@ -71,12 +72,7 @@ def test_the_report_by_hand(tmp_path):
 
 @pytest.mark.slow
 def test_quick_driver_writes_its_report(tmp_path):
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "lightning_wgan.experiments.funnels", "--quick", "--runs", str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_module("lightning_wgan.experiments.funnels", "--quick", "--runs", str(tmp_path))
     text = (tmp_path / "funnels.md").read_text()
     assert "12 of the grid's 12 runs" in text and text.count("| 2 | 16 |") == 5 and text.count("| 8 | 4 |") == 5
     assert "Trainable params" not in proc.stdout + proc.stderr  # each run's framework output is in its log
