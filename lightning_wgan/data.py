@@ -323,7 +323,7 @@ class Funnels(Transform):
     def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
         y = x.flatten(1).double()
         centres, biases = self.centres(y.shape[1])
-        distance = torch.cdist(y, centres, compute_mode="donot_use_mm_for_euclid_dist")  # n × K, exact to the last digits
+        distance = torch.cdist(y, centres)  # n × K
         values = distance + biases
         f, k = values.min(dim=1)
         ray = y - centres[k]
