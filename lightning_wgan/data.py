@@ -507,10 +507,11 @@ class PairDataModule(ToyDataModule):
 
     The fake samples are ``transform(x)`` with x from ``source`` (another toy data set)
     or, when ``source`` is ``None``, from ``dataset`` itself. Without a ``source`` the
-    points are paired, fake_i = T(real_i): in evaluation, which makes the estimate's
-    standard error small, and in training unless ``paired_training`` is off. Paired
-    training batches put the interpolates on the lines the optimal transport plan of a
-    translation moves along; independent batches put most of them elsewhere. The exact
+    held-out points are paired, fake_i = T(real_i), which makes the estimate's standard
+    error small. Training batches are independent, as a GAN sees them (the real points
+    and the transforms of *other* points), unless ``paired_training``: paired batches,
+    the easy case, put every interpolate on a line the optimal plan moves along, where
+    the optimal critic's gradient norm is exactly 1. The exact
     W1 is the transform's closed form where it has one (a translation, a scaling of a
     distribution with known E‖x‖), the quantile formula for two 1-D distributions
     (:func:`quantile_w1`), E‖x - T(x)‖ over the held-out pairs for an optimal map
@@ -530,7 +531,7 @@ class PairDataModule(ToyDataModule):
         eval_size: int = 50_000,
         w1_size: int = 4000,
         w1_draws: int = 3,
-        paired_training: bool = True,
+        paired_training: bool = False,
         grad_size: int = 4096,
         seed: int | None = None,
         val_seed: int = 2018,

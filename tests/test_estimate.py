@@ -15,14 +15,14 @@ def test_translation_pairs_points_and_knows_w1():
     dm.setup("fit")
     torch.testing.assert_close(dm.val_fake, dm.val_real + torch.tensor([0.3, 0.4]))
     assert dm.paired and dm.w1_exact == (pytest.approx(0.5), 0.0)
+    # Training batches are independent by default, as a GAN sees them: fake is the translate of other points ...
     real, fake = next(iter(dm.train_dataloader()))
-    assert real.shape == fake.shape == (256, 2)
-    # Training batches are paired too (interpolates on the transport lines) ...
-    torch.testing.assert_close(fake, real + torch.tensor([0.3, 0.4]))
-    # ... unless paired_training is off: then fake is the translate of other points.
-    unpaired = PairDataModule(transform=Translate([0.3, 0.4]), eval_size=1000, paired_training=False)
-    real, fake = next(iter(unpaired.train_dataloader()))
+    assert real.shape == fake.shape == (256, 2) and not dm.paired_training
     assert not torch.allclose(fake, real + torch.tensor([0.3, 0.4]))
+    # ... and paired in the easy case (interpolates on the transport lines).
+    paired = PairDataModule(transform=Translate([0.3, 0.4]), eval_size=1000, paired_training=True)
+    real, fake = next(iter(paired.train_dataloader()))
+    torch.testing.assert_close(fake, real + torch.tensor([0.3, 0.4]))
 
 
 def test_pair_of_data_sets_uses_pot_over_draws():

@@ -42,8 +42,8 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     summary = row["summary"]
     config = Path(str(row.get("config", ""))).stem
     pair = {
-        "translation": "8gaussians + (0.3, 0.4), paired batches",
-        "translation_unpaired": "8gaussians + (0.3, 0.4), independent batches",
+        "translation_paired": "8gaussians + (0.3, 0.4), paired batches",
+        "translation": "8gaussians + (0.3, 0.4), independent batches",
         "pair": "8gaussians vs 25gaussians",
     }.get(config, summary.get("dataset"))
     penalty = PENALTY.get(short(row.get("model.penalty", "")), short(row.get("model.penalty", "clip")))
