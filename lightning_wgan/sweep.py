@@ -145,9 +145,9 @@ class RunTable:
         rows = (json.loads(line) for line in self.path.read_text().splitlines() if line.strip())
         return {(r["sweep"], r["run"]): r for r in rows}
 
-    def finished(self, sweep: str, params: dict[str, Any]) -> bool:
-        row = self.read().get((sweep, run_id(params)))
-        return bool(row and row["finished"])
+    def finished(self, sweep: str) -> set[str]:
+        """The ids of the sweep's finished runs (:func:`run_id` of their parameters)."""
+        return {run for (s, run), row in self.read().items() if s == sweep and row["finished"]}
 
     def record(self, sweep: str, params: dict[str, Any], run_dir: Path) -> bool:
         """Write (or replace) the row of the run in ``run_dir``; returns whether it finished:
@@ -194,7 +194,8 @@ def run_sweep(
     env.setdefault("WANDB_MODE", "offline")
     out.mkdir(parents=True, exist_ok=True)
     if in_process:
-        done = sum(runs_table.finished(out.name, p) for p in runs)
+        finished = runs_table.finished(out.name)
+        done = sum(run_id(p) in finished for p in runs)
         print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
         # Workers take the next run nobody has claimed, so none idles while runs are left
         # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
@@ -226,8 +227,9 @@ def run_sweep(
             if not block:
                 time.sleep(0.5)
 
+    finished = runs_table.finished(out.name)
     for i, params in enumerate(runs):
-        if runs_table.finished(out.name, params):
+        if run_id(params) in finished:
             print(f"[{i + 1}/{len(runs)}] done already: {run_id(params)} {params}", flush=True)
             continue
         while len(running) >= jobs:
@@ -250,8 +252,7 @@ def progress(workers: list[subprocess.Popen], table: RunTable, sweep: str, runs:
     with tqdm(total=len(runs), initial=done, unit="run", desc=sweep, dynamic_ncols=True, smoothing=0) as bar:
         while any(worker.poll() is None for worker in workers):
             time.sleep(1)
-            finished = sum(row["finished"] for (s, run), row in table.read().items() if s == sweep and run in ids)
-            bar.update(finished - bar.n)
+            bar.update(len(table.finished(sweep) & ids) - bar.n)
 
 
 @contextlib.contextmanager
@@ -331,8 +332,9 @@ def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int
     from lightning_wgan.cli import WGANCLI  # only workers need the training stack
 
     runs, runs_table = expand(load_sweep(path), count), RunTable(table or out / "runs.jsonl")
+    finished = runs_table.finished(out.name)  # a run finished since is claimed, so no other worker takes it
     for i, params in enumerate(runs):
-        if runs_table.finished(out.name, params) or not claim(claims, params):
+        if run_id(params) in finished or not claim(claims, params):
             continue
         run_dir, resume = start_run(out, params)
         with open(run_dir / "output.log", "a") as log, output_to(log):

@@ -197,7 +197,7 @@ def test_the_table_keeps_a_row_a_run_the_last_written_and_reports_only_finished_
     assert len(rows) == 21 and rows[("b", run_id({"seed_everything": 3}))]["summary"]["w1_exact"] == 2.0
     lines = (tmp_path / "t.jsonl").read_text().splitlines()
     assert [json.loads(line)["sweep"] for line in lines] == ["a"] + ["b"] * 20  # sorted by sweep and run
-    assert not table.finished("a", {"seed_everything": 0}) and table.finished("b", {"seed_everything": 0})
+    assert table.finished("a") == set() and table.finished("b") == {run_id({"seed_everything": s}) for s in range(20)}
     collected = collect(table, ["a", "b"])
     assert len(collected) == 20 and all(r["seed_everything"] == r["summary"].get("seed", r["seed_everything"]) for r in collected)
     assert sorted(r["seed_everything"] for r in collected) == list(range(20)) and collected[0]["w1_exact"] in (1.0, 2.0)

@@ -116,7 +116,8 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
                 done = []
                 for name, sweep in sweeps(grid, [seed], [dataset]).items():
                     run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path)
-                    done += [(name, p) for p in expand(sweep) if table.finished(name, p)]
+                    finished = table.finished(name)
+                    done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
                 extensions.append(beside.submit(extend, done, grid, jobs, runs, table))
         for queued in extensions:
             queued.result()
