@@ -27,7 +27,7 @@ import yaml
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_wgan.experiments.common import driver_arguments, places  # noqa: E402
+from lightning_wgan.experiments.common import driver_arguments, flow, places  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, run_sweep  # noqa: E402
 
@@ -65,9 +65,9 @@ QUICK = Grid([("translation", 2), ("scale", 8)], [1, 10], [0], 400)
 
 
 def dim_config(d: int) -> str:
-    """A config, given inline (``--config`` takes YAML text as well as a file), that sets
-    the data's and the critic's dimension to d: a run's parameters then name no file."""
-    return f"{{data: {{init_args: {{dim: {d}}}}}, model: {{init_args: {{critic: {{init_args: {{data_dim: {d}}}}}}}}}}}"
+    """A config, given inline (:func:`~lightning_wgan.experiments.common.flow`), that sets
+    the data's and the critic's dimension to d."""
+    return flow({"data": {"init_args": {"dim": d}}, "model": {"init_args": {"critic": {"init_args": {"data_dim": d}}}}})
 
 
 def sweep(name: str, grid: Grid) -> dict[str, Any]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from lightning_wgan.sweep import REPO, RunTable
 
@@ -33,6 +36,12 @@ def places(name: str, args: argparse.Namespace) -> tuple[Path, RunTable]:
     runs = Path(args.runs) if args.runs else default
     table = Path(args.table) if args.table else runs / "runs.jsonl" if args.quick or args.runs else RESULTS / f"{name}.jsonl"
     return runs, RunTable(table)
+
+
+def flow(config: dict[str, Any]) -> str:
+    """A config as one line of YAML (``--config`` takes YAML text): a run's parameters
+    then name no file, so its id does not depend on where runs go."""
+    return yaml.safe_dump(config, default_flow_style=True, width=10_000).strip()
 
 
 def fill_blocks(page: Path, blocks: dict[str, str]) -> None:

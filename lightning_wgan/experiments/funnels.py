@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import driver_arguments, places  # noqa: E402
+from lightning_wgan.experiments.common import driver_arguments, flow, places  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
@@ -64,11 +64,6 @@ QUICK = Grid([(2, 16), (8, 4)], [0], 100, ["--data.init_args.batch_size=256", "-
 # Every run: an evaluation every 5000 critic steps (the history shows whether the scores have settled), no logger.
 RUN_ARGS = ["--eval_every=5000", "--trainer.logger=false", "--trainer.enable_progress_bar=false", "--sample_plot=null",
             "--monitor=null"]
-
-
-def flow(config: dict[str, Any]) -> str:
-    """A config as one line of YAML (``--config`` takes YAML text): a run's parameters name no file."""
-    return yaml.safe_dump(config, default_flow_style=True, width=10_000).strip()
 
 
 def cell_config(d: int, k: int) -> str:
