@@ -22,13 +22,18 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+# The metrics kept at every evaluation: enough to see whether a run has settled.
+HISTORY = ("w1_exact", "w1_critic", "grad_cos", "grad_l2", "fid", "kid")
+
+
 class Summary(pl.Callback):
     """Writes ``summary.json`` into the run directory after every evaluation.
 
     It holds the latest validation metrics (``w1_exact``, ``w1_critic``,
     ``noise_floor``, ...; the ``val/`` prefix dropped), the step counters, the wall
     time, what was trained (penalty, weight, dataset), and ``history``: the exact and
-    estimated W1 (and FID and KID, when measured) at every evaluation (``step`` in
+    estimated W1 (and FID and KID, and the gradient scores ``grad_cos`` and ``grad_l2``,
+    when measured) at every evaluation (``step`` in
     generator steps, or critic steps in critic-only runs), which ``curves.png`` plots.
     Because it is rewritten after each evaluation, an interrupted run keeps the figures
     of its last evaluation. ``critic_steps_per_s`` is the training speed of this fit,
@@ -107,7 +112,7 @@ class Summary(pl.Callback):
         if getattr(penalty, "clip_value", None) is not None:
             summary["clip_value"] = penalty.clip_value
         step = getattr(pl_module, "training_steps", None)
-        entry = {"step": step, **{k: summary[k] for k in ("w1_exact", "w1_critic", "fid", "kid") if k in summary}}
+        entry = {"step": step, **{k: summary[k] for k in HISTORY if k in summary}}
         self.history = [h for h in self.history if h.get("step") != step] + [entry]
         summary["history"] = self.history
         path = self.path(trainer)

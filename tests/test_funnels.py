@@ -128,6 +128,7 @@ def test_the_optimal_critic_scores_perfectly_through_a_critic_only_run(tmp_path)
     assert summary["ratio"] == pytest.approx(1.0, abs=1e-5)
     assert summary["grad_cos"] == pytest.approx(1.0, abs=1e-5) and summary["grad_l2"] == pytest.approx(0.0, abs=1e-4)
     assert summary["w1_exact"] == pytest.approx(0.4662, abs=0.03)  # the published d = 2, K = 16 pair
+    assert summary["history"][-1]["grad_cos"] == summary["grad_cos"]  # kept per evaluation: settling shows
 
 
 def test_the_digits_pair_moves_real_images_and_needs_a_cube_larger_than_the_pixels():
