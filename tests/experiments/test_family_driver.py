@@ -40,7 +40,13 @@ def test_every_regularizer_trains_equal_steps_tuned_on_our_pairs_and_scored_on_t
             elif name in F.VALUES:
                 inner = getattr(model.penalty, "penalty", model.penalty)  # LP + CT: λ is the LP's
                 assert inner.weight == d["value"], name
-    assert F.total_runs(grid) == 10 * 3 * 4 + 13 * 8 * 3
+    assert F.total_runs(grid) == (9 * 3 + 4) * 4 + 13 * 8 * 3  # WGAN-div: its config's k = 2 besides 1, 10, 100
+
+
+def test_the_values_tried_include_each_configs_default():
+    assert F.config_value("div", F.VALUES["div"][0]) == 2.0 and F.VALUES["div"][1] == (1.0, 2.0, 10.0, 100.0)
+    assert F.config_value("lp+ct", F.VALUES["lp+ct"][0]) == 10.0 and F.config_value("clip", F.CLIP_FLAG) == 0.01
+    assert all(F.config_value(name, flag) in values for name, (flag, values) in F.VALUES.items())
 
 
 def row(name, d, k, value, cos, ratio=1.0, seed=0, tuning=False, l2=0.1, speed=50.0, history=()):
@@ -83,8 +89,8 @@ def test_the_report_by_hand(tmp_path):
     assert math.isnan(table[(2, 4, "none")]["settling"])  # no cosine in its history
     F.report(rows, tmp_path, F.FULL, tmp_path / "t.jsonl")
     text = (tmp_path / "family.md").read_text()
-    assert "| lp | 1: 0.400 (0.90), 4 pairs | **10: 0.700 (0.90), 4 pairs** | 100: 0.400 (0.90), 4 pairs | 10 |" in text
-    assert "| gp | 1: - | 10: - | 100: - | not yet |" in text
+    assert "| lp | 1: 0.400 (0.90), 4 pairs | **10: 0.700 (0.90), 4 pairs** | 100: 0.400 (0.90), 4 pairs |  | 10 |" in text
+    assert "| gp | 1: - | 10: - | 100: - |  | not yet |" in text
     # published_metrics.csv, d 2, K 4, wgan-lp: cos 0.8176, l2 0.1708, estimate 0.8850 over true W1 0.8174
     assert (f"| 2 | 4 | lp | 10 | 2 | 0.900 ± {math.sqrt(0.02):.3f} ({0.8850 / 0.8174:.3f}) | 0.700 ± {math.sqrt(0.02):.3f} (0.818) | "
             "0.100 ± 0.000 (0.171) | +0.200 | 0.55 |") in text
