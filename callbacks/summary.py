@@ -23,7 +23,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 # The metrics kept at every evaluation: enough to see whether a run has settled.
-HISTORY = ("w1_exact", "w1_critic", "grad_cos", "grad_l2", "fid", "kid")
+HISTORY = ("w1_exact", "w1_critic", "modes_covered", "grad_cos", "grad_l2", "fid", "kid")
 
 
 class Summary(pl.Callback):
@@ -32,8 +32,8 @@ class Summary(pl.Callback):
     It holds the latest validation metrics (``w1_exact``, ``w1_critic``,
     ``noise_floor``, ...; the ``val/`` prefix dropped), the step counters, the wall
     time, what was trained (penalty, weight, dataset), and ``history``: the exact and
-    estimated W1 (and FID and KID, and the gradient scores ``grad_cos`` and ``grad_l2``,
-    when measured) at every evaluation (``step`` in
+    estimated W1 (and the modes covered, FID and KID, and the gradient scores
+    ``grad_cos`` and ``grad_l2``, when measured) at every evaluation (``step`` in
     generator steps, or critic steps in critic-only runs), which ``curves.png`` plots.
     Because it is rewritten after each evaluation, an interrupted run keeps the figures
     of its last evaluation. ``critic_steps_per_s`` is the training speed of this fit,

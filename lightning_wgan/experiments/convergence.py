@@ -1,5 +1,7 @@
 """The GAN comparison at convergence: GP and LP across λ, with weight clipping as the
-baseline, on 8gaussians and 25gaussians, from two initializations, over seeds.
+baseline, on 8gaussians and 25gaussians, from two initializations, over seeds; and the
+rest of the regularizer family (:data:`FAMILY`) at its config's default λ (each
+config's paper's value), with a second λ ten times larger on 8gaussians, seed 0.
 
     python -m lightning_wgan.experiments.convergence            # the full grid (resumable: hours), then the report
     python -m lightning_wgan.experiments.convergence --quick    # a few short runs, to check the pipeline
@@ -33,7 +35,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places  # noqa: E402
+from lightning_wgan.experiments.family import VALUES, config_value, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
     REPO,
@@ -50,7 +54,11 @@ from lightning_wgan.sweep import (  # noqa: E402
     to_args,
 )
 
-SWEEPS = ("penalties", "clip")
+SWEEPS = ("penalties", "clip", "family", "family-sensitivity")
+# The regularizers of conf/regularizers/ besides GP, LP and clipping (whose runs are the
+# penalties and clip sweeps) and none, in the benchmark's order.
+FAMILY = [name for name in REGULARIZERS if name not in ("lp", "gp", "clip", "none")]
+SENSITIVITY = 10.0  # the second λ is this many times the default, on the first data set and seed
 INITS = {"default": "conf/init/default.yaml", "normal": "conf/init/normal.yaml"}
 PENALTIES = {"GP": "lightning_wgan.penalties.GradientPenalty", "LP": "lightning_wgan.penalties.LipschitzPenalty"}
 # The exact W1 of the PyTorch port of Gulrajani et al.'s toy script (caogang/wgan-gp,
@@ -65,20 +73,27 @@ LONGEST = 4  # a run still falling at its end goes on, doubling its length, up t
 
 class Grid:
     def __init__(self, datasets: list[str], lambdas: list[float], seeds: list[int], generator_steps: int, eval_every: int,
-                 extra: list[str]) -> None:
+                 extra: list[str], family: list[str] | None = None) -> None:
         self.datasets, self.lambdas, self.seeds = datasets, lambdas, seeds
         self.generator_steps, self.eval_every, self.extra = generator_steps, eval_every, extra
+        self.family = family or []
 
 
 # The reference settings are conf/default.yaml's: width 512, batch 256, n_critic 5, Adam 1e-4 (0.5, 0.9).
-FULL = Grid(["8gaussians", "25gaussians"], [0.1, 1, 10, 100], [0, 1, 2], 5000, 250, [])
+FULL = Grid(["8gaussians", "25gaussians"], [0.1, 1, 10, 100], [0, 1, 2], 5000, 250, [], FAMILY)
 QUICK = Grid(["8gaussians"], [1, 10], [0], 40, 20, ["--model.generator.init_args.width=32", "--model.critic.init_args.width=32",
-                                                   "--data.init_args.val_size=300"])
+                                                   "--data.init_args.val_size=300"], ["alp", "spectral"])
+
+
+def family_config(name: str) -> str:
+    return f"{REGULARIZER_DIR}/{REGULARIZERS[name][0]}"
 
 
 def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | None = None) -> dict[str, dict[str, Any]]:
-    """The penalty sweep and the weight-clipping sweep, as the sweep runner reads them
-    (all of the grid's seeds and data sets unless restricted)."""
+    """The penalty sweep, the weight-clipping sweep, the family's sweep (PyTorch's default
+    initialization) and its second λ's (on the grid's first data set and seed only, so
+    empty in other rounds), as the sweep runner reads them (all of the grid's seeds and
+    data sets unless restricted)."""
     seeds, datasets = seeds or grid.seeds, datasets or grid.datasets
     common = {"generator_steps": {"value": grid.generator_steps}, "eval_every": {"value": grid.eval_every},
               "seed_everything": {"values": seeds}}
@@ -90,7 +105,14 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
         **common,
     }
     clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in datasets for i in INITS]}, **common}
-    return {name: {"program": "train.py", "method": "grid", "parameters": p} for name, p in (("penalties", penalties), ("clip", clip))}
+    family = {"config": {"values": [[INITS["default"], family_config(n)] for n in grid.family]}, "data.dataset": {"values": datasets},
+              **common}
+    sensitivity = {"config": {"values": [[INITS["default"], family_config(n), setting(n, SENSITIVITY * config_value(n, VALUES[n][0]))]
+                                         for n in grid.family if n in VALUES]},
+                   "data.dataset": {"values": [d for d in datasets if d == grid.datasets[0]]},
+                   **common, "seed_everything": {"values": [s for s in seeds if s == grid.seeds[0]]}}
+    return {name: {"program": "train.py", "method": "grid", "parameters": p}
+            for name, p in (("penalties", penalties), ("clip", clip), ("family", family), ("family-sensitivity", sensitivity))}
 
 
 # Every run keeps its last checkpoint (on the machine, not in git): an interrupted run
@@ -115,6 +137,8 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
             for seed in grid.seeds:
                 done = []
                 for name, sweep in sweeps(grid, [seed], [dataset]).items():
+                    if not expand(sweep):  # the family's second λ outside its round, or no family
+                        continue
                     run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path)
                     finished = table.finished(name)
                     done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
@@ -175,12 +199,17 @@ def go_on(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps
 
 
 def describe(row: dict[str, Any]) -> dict[str, Any]:
-    """A run's coordinates: data set, initialization, penalty, λ, seed."""
+    """A run's coordinates: data set, initialization, penalty (GP, LP, clip or the
+    family's name for it), λ, seed."""
     configs, summary = row["config"], row["summary"]
     init = next(i for i, c in INITS.items() if c in configs)
-    penalty = "clip" if summary.get("penalty") == "clip" else summary["penalty"].upper()
-    return {"dataset": summary["dataset"], "init": init, "penalty": penalty,
-            "λ": None if penalty == "clip" else summary["weight"], "seed": row.get("seed_everything")}
+    member = next((n for n in REGULARIZERS if family_config(n) in configs), None)
+    if member is not None:
+        penalty, lam = member, summary["weight"] if member in VALUES else None
+    else:
+        penalty = "clip" if summary.get("penalty") == "clip" else summary["penalty"].upper()
+        lam = None if penalty == "clip" else summary["weight"]
+    return {"dataset": summary["dataset"], "init": init, "penalty": penalty, "λ": lam, "seed": row.get("seed_everything")}
 
 
 def time_to_floor(summary: dict[str, Any], factor: float = 2.0) -> int | None:
@@ -191,6 +220,15 @@ def time_to_floor(summary: dict[str, Any], factor: float = 2.0) -> int | None:
 def final(summary: dict[str, Any], key: str = "w1_exact") -> float:
     """The mean of ``key`` over the last evaluations."""
     return sum(h[key] for h in summary["history"][-LAST_EVALUATIONS:]) / len(summary["history"][-LAST_EVALUATIONS:])
+
+
+def final_modes(summary: dict[str, Any]) -> tuple[float, bool]:
+    """The modes covered over the last evaluations (:func:`final`), and whether that is
+    what it is: runs recorded before the history kept the modes have their last
+    evaluation's only (False)."""
+    if all("modes_covered" in h for h in summary["history"][-LAST_EVALUATIONS:]):
+        return final(summary, "modes_covered"), True
+    return summary.get("modes_covered", math.nan), False
 
 
 def still_falling(summary: dict[str, Any]) -> bool:
@@ -268,10 +306,13 @@ def final_table(rows: list[dict[str, Any]]) -> str:
     def cell(runs: list[dict[str, Any]]) -> list[str]:
         steps = sorted({s["history"][-1]["step"] for s in runs})
         length = str(steps[0]) if len(steps) == 1 else f"{steps[0]}–{steps[-1]}"
+        modes = [final_modes(s) for s in runs]
         return [f"{len(runs)} × {length}", fmt([final(s) for s in runs]), fmt([final(s) / s["noise_floor"] for s in runs], 2),
-                fmt([s.get("modes_covered", math.nan) for s in runs], 2), fmt([final(s, "w1_critic") / final(s) for s in runs], 2),
-                str(sum(map(still_falling, runs)))]
-    return by_init(rows, cell, ["seeds × steps", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"])
+                fmt([m for m, _ in modes], 2) + ("" if all(over for _, over in modes) else " †"),
+                fmt([final(s, "w1_critic") / final(s) for s in runs], 2), str(sum(map(still_falling, runs)))]
+    return by_init(rows, cell, ["seeds × steps", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"]) + (
+        f"\nModes: the mean over the last {LAST_EVALUATIONS} evaluations; † the last evaluation's only, for runs recorded "
+        "before the history kept the modes.\n")
 
 
 def plain_loop_key(penalty: str, lam: float, init: str) -> str:
@@ -343,12 +384,14 @@ def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[
 def status(rows: list[dict[str, Any]]) -> str:
     """How much of the full grid is done, and the command that continues it."""
     total = sum(len(expand(s)) for s in sweeps(FULL).values())
-    per_round = sum(len(expand(s)) for s in sweeps(FULL, [FULL.seeds[0]], [FULL.datasets[0]]).values())
     count: dict[tuple, int] = defaultdict(int)
     for r in rows:
         d = describe(r)
         count[d["dataset"], d["seed"]] += 1
-    done = "; ".join(f"{ds} seed {seed}: {n} of {per_round}" for (ds, seed), n in sorted(count.items())) or "none"
+
+    def per_round(dataset: str, seed: int) -> int:  # the first round has the family's second λ too
+        return sum(len(expand(s)) for s in sweeps(FULL, [seed], [dataset]).values())
+    done = "; ".join(f"{ds} seed {seed}: {n} of {per_round(ds, seed)}" for (ds, seed), n in sorted(count.items())) or "none"
     longer = sum(r["summary"]["history"][-1]["step"] > FULL.generator_steps for r in rows)
     text = (f"{len(rows)} of the grid's {total} runs are done ({done}). Each is {FULL.generator_steps} generator steps "
             f"at the reference settings, evaluated every {FULL.eval_every}; a run still falling at its end is continued "
@@ -375,20 +418,29 @@ def panels(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted({(d["dataset"], d["init"]) for d in map(describe, rows)})
 
 
-def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: str) -> None:
+def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: str, family: bool = False) -> None:
     """Exact W1 / noise floor over the whole run, one line per penalty × λ (the mean over
     seeds), the seeds' range shaded, a run continued past its seeds' common length dotted
-    on its own; the dashed line is 2× the floor."""
+    on its own; the dashed line is 2× the floor. GP and LP at every λ and clipping; or,
+    with ``family``, every regularizer at its config's default λ (GP and LP at 10)."""
     colors = {"GP": plt.cm.Blues, "LP": plt.cm.Reds}
+    members = ["GP", "LP", *FAMILY]
     for (ds, it, penalty, lam), runs in groups(rows).items():
-        if (ds, it) != (dataset, init):
+        default = penalty in ("GP", "LP") and lam == 10 or penalty in FAMILY and (
+            penalty not in VALUES or lam == config_value(penalty, VALUES[penalty][0]))
+        if (ds, it) != (dataset, init) or (penalty in FAMILY and not family) or (family and not (default or penalty == "clip")):
             continue
         n = min(len(s["history"]) for s in runs)
         steps = [h["step"] for h in runs[0]["history"][:n]]
         curves = [[h["w1_exact"] / s["noise_floor"] for h in s["history"][:n]] for s in runs]
         mean = [sum(c[i] for c in curves) / len(curves) for i in range(n)]
-        color = "gray" if penalty == "clip" else colors[penalty](0.35 + 0.15 * math.log10(lam * 10))
-        label = ("clip" if penalty == "clip" else f"{penalty} λ={lam:g}") + f" ({len(runs)})"
+        if penalty == "clip":
+            color = "gray"
+        elif family:
+            color = plt.cm.tab20(members.index(penalty) / 20)
+        else:
+            color = colors[penalty](0.35 + 0.15 * math.log10(lam * 10))
+        label = (penalty if penalty == "clip" or lam is None else f"{penalty} λ={lam:g}") + f" ({len(runs)})"
         ax.plot(steps, mean, color=color, label=label)
         ax.fill_between(steps, [min(c[i] for c in curves) for i in range(n)], [max(c[i] for c in curves) for i in range(n)],
                         color=color, alpha=0.15, lw=0)
@@ -401,17 +453,19 @@ def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: s
     ax.set_xlabel("generator step")
     ax.set_ylabel("exact W1 / noise floor")
     # two lines: on one, four panels side by side run into each other's titles
-    ax.set_title(f"GAN training: {dataset}, {init} init\nmean over seeds, their range shaded; continued runs dotted", fontsize=9)
+    which = "each regularizer at its default λ" if family else "mean over seeds, their range shaded; continued runs dotted"
+    ax.set_title(f"GAN training: {dataset}, {init} init\n{which}", fontsize=9)
     ax.legend(fontsize=7, ncol=2, title="(seeds)", title_fontsize=7)
 
 
-def figure(rows: list[dict[str, Any]], path: Path) -> None:
-    """One panel of :func:`trajectories` per data set and initialization."""
-    if not (todo := panels(rows)):
+def figure(rows: list[dict[str, Any]], path: Path, family: bool = False) -> None:
+    """One panel of :func:`trajectories` per data set and initialization (the family's:
+    per data set, at PyTorch's default initialization, which its runs use)."""
+    if not (todo := [(d, i) for d, i in panels(rows) if not family or i == "default"]):
         return
     fig, axes = plt.subplots(1, len(todo), figsize=(5.5 * len(todo), 4.5), squeeze=False)
     for ax, (dataset, init) in zip(axes[0], todo, strict=True):
-        trajectories(ax, rows, dataset, init)
+        trajectories(ax, rows, dataset, init, family)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
 
@@ -429,6 +483,8 @@ def report(done: list[dict[str, Any]], results: Path) -> dict[str, str]:
             "", tables["convergence-reference"]]
     (results / "convergence.md").write_text("\n".join(text))
     figure(done, results / "convergence.png")
+    if any(describe(r)["penalty"] in FAMILY for r in done):
+        figure(done, results / "convergence_family.png", family=True)
     return tables
 
 

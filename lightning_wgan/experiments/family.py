@@ -52,14 +52,30 @@ TUNING_SEED = 1  # the centres of the tuning pairs (the published pairs are not 
 CLIP_FLAG = "model.penalty.init_args.clip_value"
 
 
+def config_path(name: str, flag: str) -> tuple[list[str], float]:
+    """Where the config of regularizer ``name`` in ``conf/regularizers/`` sets the
+    hyperparameter ``flag`` (its keys, with the init_args a flag leaves out between a
+    class and its arguments), and the value it sets there."""
+    node, path = yaml.safe_load((REPO / REGULARIZER_DIR / REGULARIZERS[name][0]).read_text()), []
+    for part in flag.split("."):
+        if part not in node:
+            node, path = node["init_args"], [*path, "init_args"]
+        node, path = node[part], [*path, part]
+    return path, float(node)
+
+
 def config_value(name: str, flag: str) -> float:
-    """The hyperparameter ``flag`` of regularizer ``name`` as its config in
-    ``conf/regularizers/`` sets it: the default a user gets, the value of the paper the
-    config cites (10 for the penalties, k = 2 for WGAN-div, c = 0.01 for clipping)."""
-    node = yaml.safe_load((REPO / REGULARIZER_DIR / REGULARIZERS[name][0]).read_text())
-    for part in flag.split("."):  # a flag leaves out the init_args between a class and its arguments
-        node = node[part] if part in node else node["init_args"][part]
-    return float(node)
+    """The default a user gets: the value of the paper the config cites (10 for the
+    penalties, k = 2 for WGAN-div, c = 0.01 for clipping)."""
+    return config_path(name, flag)[1]
+
+
+def setting(name: str, value: float) -> str:
+    """An inline config that sets the hyperparameter of regularizer ``name`` to ``value``."""
+    config: Any = value
+    for key in reversed(config_path(name, VALUES[name][0])[0]):
+        config = {key: config}
+    return flow(config)
 
 
 def tried(name: str, flag: str, grid: tuple[float, ...]) -> tuple[str, tuple[float, ...]]:

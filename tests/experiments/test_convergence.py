@@ -11,7 +11,7 @@ from lightning_wgan.sweep import RunTable, expand, run_id, to_args
 
 
 def summary(w1s, floor=0.1, step=250, penalty="gp", weight=10.0):
-    history = [{"step": step * (i + 1), "w1_exact": w, "w1_critic": w / 2} for i, w in enumerate(w1s)]
+    history = [{"step": step * (i + 1), "w1_exact": w, "w1_critic": w / 2, "modes_covered": 1.0} for i, w in enumerate(w1s)]
     return {"history": history, "noise_floor": floor, "noise_floor_sd": floor / 10, "penalty": penalty, "weight": weight,
             "dataset": "8gaussians", "modes_covered": 1.0}
 
@@ -112,11 +112,36 @@ def test_tables_give_each_seed_its_time_and_the_mean_and_std_by_initialization(t
     # final W1 over the last 4 evaluations: 0.15 and 0.25 → 0.200 ± 0.071 (sample std), W1 / floor 2.00 ± 0.71
     default, normal = "1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0", "2 × 1500 | 0.200 ± 0.071 | 2.00 ± 0.71 | 1.00 ± 0.00 | 0.50 ± 0.00 | 0"
     assert f"| 8gaussians | GP | 10 | {default} | {normal} |" in final
-    assert [line.split(" | ")[1] for line in final.splitlines()[2:]] == ["GP", "LP"]
-    rows[0]["summary"]["history"] += [{"step": 1750, "w1_exact": 0.1, "w1_critic": 0.05}]  # one seed continued
+    assert [line.split(" | ")[1] for line in final.splitlines()[2:] if line.startswith("|")] == ["GP", "LP"]
+    rows[0]["summary"]["history"] += [{"step": 1750, "w1_exact": 0.1, "w1_critic": 0.05, "modes_covered": 1.0}]  # one seed continued
     assert "| 8gaussians | GP | 10 | 1 × 1500 | 0.120 | 1.20 | 1.00 | 0.50 | 0 | 2 × 1500–1750 |" in C.final_table(rows)
     C.figure(rows, tmp_path / "convergence.png")  # the continued seed drawn on its own past the others
     assert (tmp_path / "convergence.png").stat().st_size > 10_000
+
+
+def test_modes_are_the_mean_over_the_last_evaluations_where_the_history_has_them():
+    s = summary([0.5, 0.4, 0.3, 0.2, 0.2])
+    for h, m in zip(s["history"], (0.0, 0.5, 0.75, 1.0, 0.5), strict=True):
+        h["modes_covered"] = m
+    assert C.final_modes(s) == (pytest.approx((0.5 + 0.75 + 1.0 + 0.5) / 4), True)
+    old = summary([0.5, 0.4, 0.3, 0.2, 0.2]) | {"modes_covered": 0.875}  # recorded before the history kept the modes
+    for h in old["history"]:
+        del h["modes_covered"]
+    assert C.final_modes(old) == (0.875, False)
+    row = {"config": [C.INITS["default"]], "seed_everything": 0, "summary": old | {"seed": 0}}
+    assert "| 0.88 † |" in C.final_table([row])
+
+
+def test_the_family_runs_at_each_configs_default_and_ten_times_it_on_the_first_round_only():
+    full = C.sweeps(C.FULL)
+    assert len(expand(full["family"])) == 9 * 2 * 3 and len(expand(full["family-sensitivity"])) == 7
+    assert expand(C.sweeps(C.FULL, [1], ["8gaussians"])["family-sensitivity"]) == []
+    assert expand(C.sweeps(C.FULL, [0], ["25gaussians"])["family-sensitivity"]) == []
+    spectral = {"config": [C.INITS["default"], C.family_config("spectral")], "seed_everything": 2,
+                "summary": {"weight": 0.0, "dataset": "25gaussians", "penalty": None}}
+    assert C.describe(spectral) == {"dataset": "25gaussians", "init": "default", "penalty": "spectral", "λ": None, "seed": 2}
+    alp = {"config": [C.INITS["default"], C.family_config("alp")], "summary": {"weight": 10.0, "dataset": "8gaussians", "penalty": "alp"}}
+    assert C.describe(alp)["penalty"] == "alp" and C.describe(alp)["λ"] == 10.0
 
 
 def test_reference_table_puts_the_project_next_to_the_reference(tmp_path):
@@ -148,8 +173,9 @@ def test_status_counts_the_runs_of_each_round_of_the_grid():
     for r in rows:
         r["summary"].update(wall_time_s=1800, critic_steps_per_s=20.0)
     text = C.status(rows)
-    # a round is one data set and seed: 16 penalty runs (2 inits × 2 penalties × 4 λ) + 2 clipping runs
-    assert text.startswith("3 of the grid's 108 runs are done (8gaussians seed 0: 2 of 18; 8gaussians seed 1: 1 of 18).")
+    # a round is one data set and seed: 16 penalty runs (2 inits × 2 penalties × 4 λ), 2 clipping runs and
+    # the 9 of the family; the first round also the second λ of the 7 of them that have one
+    assert text.startswith("3 of the grid's 169 runs are done (8gaussians seed 0: 2 of 34; 8gaussians seed 1: 1 of 27).")
     assert "1.5 h in all, 30 min a run on average at 20.0 critic steps/s" in text
     assert "up to 20000 (0 so far)" in text
     rows[0]["summary"]["history"].append({"step": 10000, "w1_exact": 0.1})
@@ -157,16 +183,26 @@ def test_status_counts_the_runs_of_each_round_of_the_grid():
 
 
 def test_every_run_of_the_grid_parses(tmp_path, monkeypatch):
+    import torch
+
     from lightning_wgan.cli import WGANCLI
+    from lightning_wgan.experiments.family import VALUES, config_value
 
     monkeypatch.chdir(REPO)
-    for sweep in C.sweeps(C.FULL).values():
+    for name, sweep in C.sweeps(C.FULL).items():
         params = expand(sweep)
         for p in params[:: max(1, len(params) // 8)]:
             cli = WGANCLI(args=[*to_args(p), *C.RUN_ARGS, f"--run_dir={tmp_path / 'run'}"], run=False)
             init = "normal" if "conf/init/normal.yaml" in p["config"] else "default"
-            assert [layer.weight.std().item() < 0.025 for layer in (cli.model.critic.net[2],)] == [init == "normal"]
+            weights = [m.weight for m in cli.model.critic.modules() if isinstance(getattr(m, "weight", None), torch.Tensor)]
+            assert (weights[0].std().item() < 0.025) == (init == "normal")  # the first layer's
             assert cli.datamodule.dataset == p.get("data.dataset", cli.datamodule.dataset)
+            if name.startswith("family"):  # the config's default λ, or ten times it
+                member = C.describe({**p, "summary": {"weight": 0.0, "dataset": ""}})["penalty"]
+                if member in VALUES:
+                    penalty, (flag, _) = cli.model.penalty, VALUES[member]
+                    value = penalty.clip_value if member == "clip" else penalty.weight
+                    assert value == config_value(member, flag) * (C.SENSITIVITY if name == "family-sensitivity" else 1), member
     assert len(expand(C.sweeps(C.FULL)["penalties"])) == 2 * 2 * 2 * 4 * 3
 
 
@@ -210,5 +246,7 @@ def test_a_rounds_extension_goes_on_beside_the_next_rounds(tmp_path, monkeypatch
 def test_quick_driver_writes_its_report(tmp_path):
     run_module("lightning_wgan.experiments.convergence", "--quick", "--runs", str(tmp_path))
     text = (tmp_path / "convergence.md").read_text()
-    assert text.count("| 8gaussians |") == 10 and "reference port, GP λ 10" in text
-    assert (tmp_path / "convergence.png").stat().st_size > 10_000
+    # GP, LP at λ 1 and 10 and clipping; ALP at 10 and 100 and spectral norm: 8 rows in each of two tables
+    assert text.count("| 8gaussians |") == 16 and "reference port, GP λ 10" in text
+    assert "| 8gaussians | alp | 100 |" in text and "| 8gaussians | spectral | - |" in text
+    assert (tmp_path / "convergence.png").stat().st_size > 10_000 and (tmp_path / "convergence_family.png").stat().st_size > 10_000
