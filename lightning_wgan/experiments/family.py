@@ -111,8 +111,7 @@ QUICK = Grid(tuning=[(2, 4)], cells=[(2, 16)], seeds=(0,), steps=100, eval_every
 
 def tuning_config(d: int, k: int) -> str:
     """A tuning pair: K funnels of our own in d dimensions, the published critic's size for it."""
-    return flow({"data": {"init_args": {"dim": d, "transform": {"init_args": {"pair": None, "funnels": k, "seed": TUNING_SEED}}}},
-                 "model": {"init_args": {"critic": {"init_args": {"data_dim": d, "width": max(2 * d, 128), "depth": 2}}}}})
+    return cell_config(d, k, seed=TUNING_SEED)
 
 
 def run_args(grid: Grid) -> list[str]:

@@ -66,10 +66,13 @@ RUN_ARGS = ["--eval_every=5000", "--trainer.logger=false", "--trainer.enable_pro
             "--monitor=null"]
 
 
-def cell_config(d: int, k: int) -> str:
-    """The published pair d, K and the published critic's size for it."""
-    return flow({"data": {"init_args": {"dim": d, "transform": {"init_args": {"pair": f"d{d}_w{k}"}}}},
-                 "model": {"init_args": {"critic": {"init_args": {"data_dim": d, "width": max(2 * d, 128), "depth": 2}}}}})
+def cell_config(d: int, k: int, width: int = 128, depth: int = 2, seed: int | None = None) -> str:
+    """The published pair d, K, or with ``seed`` K funnels of our own with centres drawn
+    from it; a critic of ``depth`` hidden layers of max(2d, ``width``) units (the
+    published critic's size by default)."""
+    pair = {"pair": f"d{d}_w{k}"} if seed is None else {"pair": None, "funnels": k, "seed": seed}
+    return flow({"data": {"init_args": {"dim": d, "transform": {"init_args": pair}}},
+                 "model": {"init_args": {"critic": {"init_args": {"data_dim": d, "width": max(2 * d, width), "depth": depth}}}}})
 
 
 def sweep(grid: Grid) -> dict[str, Any]:
