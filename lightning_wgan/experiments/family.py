@@ -13,9 +13,9 @@ published critic's size), with an evaluation every :data:`EVAL_EVERY` steps so t
 history shows whether the estimate and the cosine have settled.
 
 λ is not chosen on the pairs it is scored on. Stage 1 (tuning) trains each regularizer
-that has a hyperparameter (λ; the clipping bound c for weight clipping) at each of
-:data:`VALUES` (1, 10, 100 and its config's default; c 0.01, 0.04, 0.1) on tuning
-pairs: funnels with our own centres (seed :data:`TUNING_SEED`), not the published ones.
+at each value of its hyperparameter in :data:`VALUES` (λ 1, 10, 100 and its config's
+default; the clipping bound c 0.01, 0.04, 0.1), those without one once, on tuning pairs:
+funnels with our own centres (seed :data:`TUNING_SEED`), not the published ones.
 The rule (:func:`choose`): the value with the highest mean cosine between ∇D and ∇f*
 over the tuning pairs, the smaller value on a tie; a generator learns from ∇D, so the
 gradient is what is tuned for. Stage 2 trains every regularizer at its
@@ -99,8 +99,10 @@ class Grid:
         self.tuning, self.cells, self.seeds, self.steps, self.eval_every = tuning, cells, seeds, steps, eval_every
         self.regularizers, self.values, self.extra = regularizers, values, extra or []  # values: the first n of each (quick)
 
-    def values_of(self, name: str) -> tuple[float, ...]:
-        return VALUES[name][1][: self.values]
+    def values_of(self, name: str) -> tuple[float | None, ...]:
+        """The values tried on the tuning pairs; (None,) for a regularizer without a
+        hyperparameter, which trains there once, at its only setting."""
+        return VALUES[name][1][: self.values] if name in VALUES else (None,)
 
 
 FULL = Grid(tuning=[(2, 4), (2, 64), (32, 4), (32, 64)], cells=[(d, k) for d in (2, 8, 32, 128) for k in (4, 64)],
@@ -175,8 +177,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
 
     for seeds in ((grid.seeds[0],), grid.seeds):  # seed 0 of the whole family first
         for name in grid.regularizers:
-            if name in VALUES:
-                go(f"tuning-{name}", tuning_sweep(name, grid))  # nothing to do the second time
+            go(f"tuning-{name}", tuning_sweep(name, grid))  # nothing to do the second time
             value = choose(collect(table, [f"tuning-{name}"]), name, grid)
             if name not in VALUES or value is not None:
                 go(f"published-{name}", published_sweep(name, grid, value, seeds))
@@ -187,7 +188,7 @@ def sweeps(grid: Grid) -> list[str]:
 
 
 def total_runs(grid: Grid) -> int:
-    tuning = sum(len(grid.values_of(n)) * len(grid.tuning) for n in grid.regularizers if n in VALUES)
+    tuning = sum(len(grid.values_of(n)) * len(grid.tuning) for n in grid.regularizers)
     return tuning + len(grid.regularizers) * len(grid.cells) * len(grid.seeds)
 
 
@@ -242,11 +243,10 @@ def tuning_markdown(tuned: dict[tuple, dict[str, Any]], rows: list[dict[str, Any
     lines = ["## λ chosen on the tuning pairs", "",
              f"Tuning pairs: d, K ∈ {', '.join(f'({d}, {k})' for d, k in grid.tuning)}, our own centres (seed {TUNING_SEED}), "
              "solver seed 0. Each value's mean cosine (mean estimate / W1) over those pairs; **bold** is the value the rule "
-             "chose (the highest mean cosine). For weight clipping the value is the clipping bound c.", "",
+             "chose (the highest mean cosine). For weight clipping the value is the clipping bound c; a regularizer without "
+             "a hyperparameter trains there once (value -), so that every one has a score on these pairs.", "",
              "| regularizer | " + " | ".join(f"value {i + 1}" for i in range(width)) + " | chosen |", "|" + "---|" * (width + 2)]
     for name in grid.regularizers:
-        if name not in VALUES:
-            continue
         chosen = choose(rows, name, grid)
         cells = []
         for v in grid.values_of(name):
@@ -254,7 +254,7 @@ def tuning_markdown(tuned: dict[tuple, dict[str, Any]], rows: list[dict[str, Any
             text = f"{fmt(v)}: {e['cos']:.3f} ({e['ratio']:.2f}), {e['pairs']} pairs" if e else f"{fmt(v)}: -"
             cells.append(f"**{text}**" if v == chosen else text)
         cells += [""] * (width - len(cells))
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {fmt(chosen) if chosen is not None else 'not yet'} |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {fmt(chosen) if chosen is not None or name not in VALUES else 'not yet'} |")
     return "\n".join(lines) + "\n"
 
 

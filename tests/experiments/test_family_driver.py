@@ -20,7 +20,8 @@ def test_every_regularizer_trains_equal_steps_tuned_on_our_pairs_and_scored_on_t
     assert set(grid.regularizers) == set(REGULARIZERS) and grid.regularizers[0] == "none"
     assert len(expand(F.tuning_sweep("lp", grid))) == 3 * 4 and len(expand(F.published_sweep("lp", grid, 10.0, F.SEEDS))) == 8 * 3
     for name in grid.regularizers:
-        tuning = expand(F.tuning_sweep(name, grid)) if name in F.VALUES else []
+        tuning = expand(F.tuning_sweep(name, grid))
+        assert len(tuning) == 4 * len(grid.values_of(name))
         scored = expand(F.published_sweep(name, grid, F.VALUES[name][1][1] if name in F.VALUES else None, (0,)))
         for params in [*tuning[-1:], scored[-1]]:  # a tuning run at the largest value, the last published pair (d 128, K 64)
             cli = WGANCLI(args=[*to_args(params), *F.run_args(grid), f"--run_dir={tmp_path / 'run'}"], run=False)
@@ -40,7 +41,8 @@ def test_every_regularizer_trains_equal_steps_tuned_on_our_pairs_and_scored_on_t
             elif name in F.VALUES:
                 inner = getattr(model.penalty, "penalty", model.penalty)  # LP + CT: λ is the LP's
                 assert inner.weight == d["value"], name
-    assert F.total_runs(grid) == (9 * 3 + 4) * 4 + 13 * 8 * 3  # WGAN-div: its config's k = 2 besides 1, 10, 100
+    # WGAN-div: its config's k = 2 besides 1, 10, 100; spectral norm, torchlip and none once on each tuning pair
+    assert F.total_runs(grid) == (9 * 3 + 4 + 3) * 4 + 13 * 8 * 3
 
 
 def test_the_values_tried_include_each_configs_default():
