@@ -1,0 +1,190 @@
+"""Does the better optimal-transport critic make the better generator? Each regularizer's
+critic fidelity on the funnel pairs beside its generator's quality in GAN training, at
+the same λ.
+
+    python -m lightning_wgan.experiments.crosstable    # docs/results/crosstable.md and .png from the two tables
+
+Critic fidelity: the mean over the family grid's tuning pairs
+(:mod:`~lightning_wgan.experiments.family`, critic-only) of the cosine between ∇D and
+the optimal ∇f*, and of estimate / W1, at the λ the GAN trained with (each config's
+default; GP and LP at 10). Generator quality: the convergence grid's runs
+(:mod:`~lightning_wgan.experiments.convergence`, PyTorch's default initialization) on
+8gaussians and 25gaussians: the final exact W1 over the noise floor and the generator
+steps until W1 is below twice the floor, per seed. Per data set, Spearman's rank
+correlation between cosine and final W1 / floor across regularizers (negative: a better
+critic, a closer generator), with a bootstrap interval that redraws each regularizer's
+seeds and tuning pairs. Nothing here trains: it reads ``docs/results/family.jsonl`` and
+``docs/results/convergence.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from scipy import stats
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lightning_wgan.experiments import convergence, family  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS  # noqa: E402
+from lightning_wgan.plots import save_figure  # noqa: E402
+from lightning_wgan.sweep import RunTable, collect  # noqa: E402
+
+NAMES = {"GP": "gp", "LP": "lp"}  # the convergence grid's names for them → the family's
+DRAWS = 2000  # bootstrap draws
+
+
+def gan_lambda(name: str) -> float | None:
+    """The λ (or c) the GAN grid trains ``name`` with: its config's default."""
+    return family.config_value(name, family.VALUES[name][0]) if name in family.VALUES else None
+
+
+def critics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """regularizer → the cosine and estimate / W1 on each tuning pair, at its GAN λ."""
+    out: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"cos": [], "ratio": []})
+    for r in rows:
+        d = family.describe(r)
+        if d["tuning"] and d["value"] == gan_lambda(d["regularizer"]):
+            out[d["regularizer"]]["cos"].append(r["summary"]["grad_cos"])
+            out[d["regularizer"]]["ratio"].append(r["summary"]["ratio"])
+    return dict(out)
+
+
+def generators(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """(data set, regularizer) → per seed, the final W1 / floor and the generator steps to
+    2× the floor (inf for never), for the runs at the default initialization and GAN λ."""
+    out: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"w1": [], "steps": []})
+    for r in rows:
+        d = convergence.describe(r)
+        name = NAMES.get(d["penalty"], d["penalty"])
+        s = r["summary"]
+        lam = s.get("clip_value") if name == "clip" else d["λ"]  # clipping: c (0.01 in conf/toy), with RMSprop as in its paper
+        if d["init"] != "default" or name not in family.REGULARIZERS or lam != gan_lambda(name):
+            continue
+        steps = convergence.time_to_floor(s)
+        out[(d["dataset"], name)]["w1"].append(convergence.final(s) / s["noise_floor"])
+        out[(d["dataset"], name)]["steps"].append(math.inf if steps is None else steps)
+    return dict(out)
+
+
+def rank_correlation(critic: dict[str, dict[str, list[float]]], gan: dict[str, dict[str, list[float]]],
+                     draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float, int]:
+    """Spearman's ρ between mean cosine and mean final W1 / floor over the regularizers
+    both have, and the 5th and 95th percentiles of ρ when each regularizer's seeds and
+    tuning pairs are redrawn with replacement; the number of regularizers."""
+    names = sorted(set(critic) & set(gan))
+    if len(names) < 3:
+        return math.nan, math.nan, math.nan, len(names)
+
+    def rho(pick: Any) -> float:
+        value = stats.spearmanr([statistics.mean(pick(critic[n]["cos"])) for n in names],
+                                [statistics.mean(pick(gan[n]["w1"])) for n in names]).statistic
+        return float(value)
+
+    rng = random.Random(seed)
+    boot = sorted(b for b in (rho(lambda xs: rng.choices(xs, k=len(xs))) for _ in range(draws)) if math.isfinite(b))
+    if not boot:
+        return rho(lambda xs: xs), math.nan, math.nan, len(names)
+    return rho(lambda xs: xs), boot[int(0.05 * (len(boot) - 1))], boot[int(0.95 * (len(boot) - 1))], len(names)
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "never" if values else "-"
+    text = f"{statistics.mean(finite):.{digits}f}" + (f" ± {statistics.stdev(finite):.{digits}f}" if len(finite) > 1 else "")
+    return text + (f" ({len(values) - len(finite)} never)" if len(finite) < len(values) else "")
+
+
+def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str], dict[str, list[float]]]) -> str:
+    datasets = sorted({ds for ds, _ in gan})
+    names = [n for n in family.ORDER if n in critic or any((ds, n) in gan for ds in datasets)]
+    lines = ["| regularizer | λ | funnel cosine | funnel estimate / W1 | "
+             + " | ".join(f"{ds}: W1 / floor | {ds}: steps to 2× floor" for ds in datasets) + " |",
+             "|" + "---|" * (4 + 2 * len(datasets))]
+    for n in names:
+        c = critic.get(n, {"cos": [], "ratio": []})
+        cells = [spread(c["cos"]), spread(c["ratio"], 2)]
+        for ds in datasets:
+            g = gan.get((ds, n), {"w1": [], "steps": []})
+            cells += [spread(g["w1"], 2), spread(g["steps"], 0)]
+        lam = gan_lambda(n)
+        lines.append(f"| {n} | {'-' if lam is None else f'{lam:g}'} | " + " | ".join(cells) + " |")
+    lines += ["", "| data set | regularizers | Spearman ρ (cosine, W1 / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
+    for ds in datasets:
+        rho, lo, hi, n = rank_correlation(critic, {name: g for (d, name), g in gan.items() if d == ds})
+        lines.append(f"| {ds} | {n} | {rho:+.2f} | {lo:+.2f} to {hi:+.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str], dict[str, list[float]]], path: Path) -> None:
+    """Final W1 / floor against funnel cosine, one point per regularizer (the mean; bars:
+    the range over seeds and over tuning pairs), one panel per data set."""
+    datasets = sorted({ds for ds, _ in gan})
+    if not datasets or not critic:
+        return
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.5), squeeze=False)
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        for i, n in enumerate(family.ORDER):
+            if n not in critic or (ds, n) not in gan:
+                continue
+            x, y = critic[n]["cos"], gan[(ds, n)]["w1"]
+            mx, my = statistics.mean(x), statistics.mean(y)
+            ax.errorbar([mx], [my], xerr=[[mx - min(x)], [max(x) - mx]], yerr=[[my - min(y)], [max(y) - my]], fmt="o",
+                        color=plt.cm.tab20(i / 20), capsize=2)
+            ax.annotate(n, (mx, my), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_yscale("log")
+        ax.axhline(2.0, color="black", lw=0.8, ls="--")
+        ax.set_xlabel("critic: cosine of ∇D and ∇f* (funnel tuning pairs)")
+        ax.set_ylabel("generator: final exact W1 / noise floor")
+        ax.set_title(f"{ds}: better critic (right) vs closer generator (down)", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+
+
+HEADER = """# Critic fidelity against generator quality
+
+Generated by `python -m lightning_wgan.experiments.crosstable` from `{family}` ({critic_runs}
+critic-only runs on the funnel tuning pairs at the GAN's λ) and `{convergence}` ({gan_runs}
+GAN runs at PyTorch's default initialization and the same λ). Funnel: mean ± sd over the
+tuning pairs. GAN: mean ± sd over seeds of the final exact W1 (the mean of the last
+{last} evaluations) over the noise floor, and of the generator steps until W1 fell below
+twice the floor. ρ < 0: the regularizers whose critics follow ∇f* more closely train
+closer generators.
+"""
+
+
+def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], results: Path, sources: tuple[Path, Path]) -> str:
+    critic, gan = critics(family_rows), generators(gan_rows)
+    head = HEADER.format(family=sources[0].name, convergence=sources[1].name, critic_runs=sum(len(c["cos"]) for c in critic.values()),
+                         gan_runs=sum(len(g["w1"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS)
+    text = head + "\n" + markdown(critic, gan)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "crosstable.md").write_text(text)
+    figure(critic, gan, results / "crosstable.png")
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Critic fidelity on the funnel pairs against generator quality in GAN training.")
+    parser.add_argument("--family", default=str(RESULTS / "family.jsonl"), help="the family grid's table")
+    parser.add_argument("--convergence", default=str(RESULTS / "convergence.jsonl"), help="the GAN grid's table")
+    parser.add_argument("--results", default=str(RESULTS), help="where crosstable.md and .png go")
+    args = parser.parse_args(argv)
+    sources = Path(args.family), Path(args.convergence)
+    family_rows = collect(RunTable(sources[0]), family.sweeps(family.FULL))
+    gan_rows = collect(RunTable(sources[1]), convergence.SWEEPS)
+    report(family_rows, gan_rows, Path(args.results), sources)
+    print(f"results: {Path(args.results) / 'crosstable.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The cross-table of critic fidelity against generator quality, by hand on made-up runs."""
+
+import math
+
+import pytest
+
+from lightning_wgan.experiments import convergence as C
+from lightning_wgan.experiments import crosstable as X
+from lightning_wgan.experiments import family as F
+from lightning_wgan.experiments.benchmark import REGULARIZERS
+
+
+def critic_row(name, d, k, cos, ratio=1.0, value="default"):
+    params = {"config": [F.TASK, f"{F.REGULARIZER_DIR}/{REGULARIZERS[name][0]}", F.tuning_config(d, k), "{critic_steps: 20000}"],
+              "seed_everything": 0}
+    if name in F.VALUES:
+        params[F.VALUES[name][0]] = X.gan_lambda(name) if value == "default" else value
+    return {**params, "summary": {"grad_cos": cos, "ratio": ratio}}
+
+
+def gan_row(name, seed, w1_over_floor, dataset="8gaussians", init="default", weight=10.0):
+    history = [{"step": 250 * (i + 1), "w1_exact": w} for i, w in enumerate([5.0, 5.0, *[w1_over_floor * 0.1] * 4])]
+    summary = {"history": history, "noise_floor": 0.1, "noise_floor_sd": 0.01, "dataset": dataset, "weight": weight, "penalty": name}
+    if name in ("gp", "lp"):
+        config = [C.INITS[init]]
+    elif name == "clip":
+        config, summary["clip_value"] = [f"conf/toy/{dataset}_clip.yaml", C.INITS[init]], 0.01
+    else:
+        config = [C.INITS[init], C.family_config(name)]
+    return {"config": config, "seed_everything": seed, "summary": summary}
+
+
+def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlation(tmp_path):
+    pairs = F.FULL.tuning
+    cosines = {"lp": 0.9, "alp": 0.8, "clip": 0.3, "spectral": 0.2}
+    w1 = {"lp": 1.2, "alp": 1.5, "clip": 3.0, "spectral": 9.0}  # in the cosines' reverse order: ρ = -1
+    family_rows = [critic_row(n, d, k, c) for n, c in cosines.items() for d, k in pairs]
+    family_rows += [critic_row("lp", 2, 4, 0.1, value=100.0)]  # another λ than the GAN's: not read
+    gan_rows = [gan_row(n, s, w + 0.1 * s) for n, w in w1.items() for s in range(3)]
+    gan_rows += [gan_row("lp", 0, 50.0, init="normal"), gan_row("lp", 0, 50.0, weight=1.0)]  # not the GAN grid's λ and init
+    critic, gan = X.critics(family_rows), X.generators(gan_rows)
+    assert critic["lp"]["cos"] == [0.9] * 4 and set(critic) == set(cosines)
+    assert gan[("8gaussians", "lp")]["w1"] == pytest.approx([1.2, 1.3, 1.4]) and gan[("8gaussians", "lp")]["steps"] == [750] * 3
+    assert gan[("8gaussians", "spectral")]["steps"] == [math.inf] * 3  # 9 × the floor: never below 2×
+    rho, lo, hi, n = X.rank_correlation(critic, {name: g for (_, name), g in gan.items()})
+    # seeds shift each W1 by at most 0.2: never enough to swap two regularizers, so every draw has ρ = -1
+    assert (rho, lo, hi, n) == (pytest.approx(-1.0), pytest.approx(-1.0), pytest.approx(-1.0), 4)
+    text = X.report(family_rows, gan_rows, tmp_path, (tmp_path / "family.jsonl", tmp_path / "convergence.jsonl"))
+    assert "| lp | 10 | 0.900 ± 0.000 | 1.00 ± 0.00 | 1.30 ± 0.10 | 750 ± 0 |" in text
+    assert "| spectral | - | 0.200 ± 0.000 | 1.00 ± 0.00 | 9.10 ± 0.10 | never |" in text
+    assert "| clip | 0.01 |" in text and "| 8gaussians | 4 | -1.00 | -1.00 to -1.00 |" in text
+    assert (tmp_path / "crosstable.png").stat().st_size > 10_000
+
+
+def test_a_correlation_needs_three_regularizers_and_its_interval_widens_with_overlapping_seeds():
+    critic = {"a": {"cos": [0.9, 0.5]}, "b": {"cos": [0.7]}, "c": {"cos": [0.6]}}
+    assert math.isnan(X.rank_correlation(critic, {"a": {"w1": [1.0]}, "b": {"w1": [2.0]}})[0])
+    rho, lo, hi, n = X.rank_correlation(critic, {"a": {"w1": [1.0, 5.0]}, "b": {"w1": [2.0]}, "c": {"w1": [3.0]}})
+    # cosine ranks a 2.5, b 2.5, c 1 (a ties b); W1 ranks a 2.5, b 1, c 2.5: ρ = -0.75 / 1.5 = -0.5. Redrawn, a's
+    # cosine is 0.9, 0.7 or 0.5 and its W1 1, 3 or 5; a at cosine 0.5 and W1 5 (1 draw in 16) gives ρ = -1, a at
+    # 0.9 and 5 (1 in 16, more than the 5 % beyond each percentile) ρ = 0.5, the highest any draw reaches
+    assert (rho, lo, hi, n) == (pytest.approx(-0.5), pytest.approx(-1.0), pytest.approx(0.5), 3)
