@@ -204,7 +204,9 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANCritic(nn.Module):
-    """image → score: strided convolutions that halve the size down to 4 × 4, then Linear."""
+    """image → score: strided convolutions that halve the size down to 4 × 4, then Linear.
+    ``dropout`` after each convolution's activation (the consistency term's two passes
+    differ by it, as CT-GAN's convolutional critics do)."""
 
     def __init__(
         self,
@@ -215,15 +217,19 @@ class DCGANCritic(nn.Module):
         spectral_norm: bool = False,
         init: Init = "default",
         init_std: float = 0.02,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if spectral_norm and norm != "none":
             raise ValueError(f"spectral_norm needs norm 'none' (a normalization layer is not 1-Lipschitz), got norm {norm!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        drop = [nn.Dropout(dropout)] if dropout > 0 else []
         n = _halvings(size)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2), *drop]
         c = width
         for _ in range(n - 1):
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), _image_norm(norm, 2 * c), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), _image_norm(norm, 2 * c), nn.LeakyReLU(0.2), *drop]
             c *= 2
         layers += [nn.Flatten(), nn.Linear(c * 16, 1)]
         self.net = initialize(nn.Sequential(*layers), init, init_std)
@@ -232,6 +238,11 @@ class DCGANCritic(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).squeeze(1)
+
+    @property
+    def head(self) -> nn.Module:
+        """The last layer, which maps the flattened features to the score (as ``MLPCritic.head``)."""
+        return self.net[-1]
 
 
 class ResBlock(nn.Module):

@@ -94,6 +94,30 @@ def test_ct_reads_the_features_of_the_scoring_pass():
     assert term.item() == pytest.approx(by_hand.item(), rel=1e-6)
 
 
+def test_ct_on_a_convolutional_critic_reads_the_flattened_features():
+    """DCGANCritic with dropout: the consistency term's features are the flattened
+    convolutional features (the head's input), by the same explicit route; dropout sits
+    after every convolution's activation and nowhere else."""
+    from lightning_wgan.networks import DCGANCritic
+
+    torch.manual_seed(0)
+    critic, real = contracts.conform_critic(DCGANCritic(channels=1, size=16, width=4, dropout=0.3)), torch.randn(6, 1, 16, 16)
+    assert [type(m).__name__ for m in critic.net].count("Dropout") == 2 and critic.head is critic.net[-1]
+    ct = P.ConsistencyTerm(P.LipschitzPenalty(1.0), ct_weight=2.0, margin=0.05, feature_weight=0.1)
+    ct.check_critic(critic)
+    torch.manual_seed(5)
+    term = ct.consistency(critic, real)
+    torch.manual_seed(5)
+    parts = []
+    for _ in range(2):
+        features = critic.net[:-1](real)
+        parts.append((critic.net[-1](features).squeeze(1), features))
+    (s1, f1), (s2, f2) = parts
+    assert f1.shape == (6, 8 * 4 * 4)  # 16 → 8 → 4 pixels, 4 → 8 channels
+    by_hand = 2.0 * torch.relu((s1 - s2).abs() + 0.1 * (f1 - f2).norm(dim=1) - 0.05).mean()
+    assert term.item() == pytest.approx(by_hand.item(), rel=1e-6) and term > 0
+
+
 class TwoHeads(ColumnCritic):
     def forward(self, x):
         return (self.head(self.body(x)) + self.head(self.body(x))).squeeze(1)

@@ -2,7 +2,7 @@
 critic fidelity on the funnel pairs beside its generator's quality in GAN training, at
 the same λ.
 
-    python -m lightning_wgan.experiments.crosstable    # docs/results/crosstable.md and .png from the two tables
+    python -m lightning_wgan.experiments.crosstable    # docs/results/crosstable.md and .png from the three tables
 
 Critic fidelity: the mean over the family grid's tuning pairs
 (:mod:`~lightning_wgan.experiments.family`, critic-only) of the cosine between ∇D and
@@ -10,11 +10,12 @@ the optimal ∇f*, and of estimate / W1, at the λ the GAN trained with (each co
 default; GP and LP at 10). Generator quality: the convergence grid's runs
 (:mod:`~lightning_wgan.experiments.convergence`, PyTorch's default initialization) on
 8gaussians and 25gaussians: the final exact W1 over the noise floor and the generator
-steps until W1 is below twice the floor, per seed. Per data set, Spearman's rank
+steps until W1 is below twice the floor, per seed; and the digits runs
+(:mod:`~lightning_wgan.experiments.digits`): the final classifier FID over its floor. Per data set, Spearman's rank
 correlation between cosine and final W1 / floor across regularizers (negative: a better
 critic, a closer generator), with a bootstrap interval that redraws each regularizer's
-seeds and tuning pairs. Nothing here trains: it reads ``docs/results/family.jsonl`` and
-``docs/results/convergence.jsonl``.
+seeds and tuning pairs. Nothing here trains: it reads ``docs/results/family.jsonl``,
+``convergence.jsonl`` and ``digits.jsonl``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from scipy import stats
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_wgan.experiments import convergence, family  # noqa: E402
+from lightning_wgan.experiments import convergence, digits, family  # noqa: E402
 from lightning_wgan.experiments.common import RESULTS  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import RunTable, collect  # noqa: E402
@@ -61,7 +62,7 @@ def critics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
 def generators(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[float]]]:
     """(data set, regularizer) → per seed, the final W1 / floor and the generator steps to
     2× the floor (inf for never), for the runs at the default initialization and GAN λ."""
-    out: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"w1": [], "steps": []})
+    out: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"quality": [], "steps": []})
     for r in rows:
         d = convergence.describe(r)
         name = NAMES.get(d["penalty"], d["penalty"])
@@ -70,9 +71,21 @@ def generators(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, li
         if d["init"] != "default" or name not in family.REGULARIZERS or lam != gan_lambda(name):
             continue
         steps = convergence.time_to_floor(s)
-        out[(d["dataset"], name)]["w1"].append(convergence.final(s) / s["noise_floor"])
+        out[(d["dataset"], name)]["quality"].append(convergence.final(s) / s["noise_floor"])
         out[(d["dataset"], name)]["steps"].append(math.inf if steps is None else steps)
     return dict(out)
+
+
+def images(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """("digits", regularizer) → per seed, the final classifier FID over its floor."""
+    out: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"quality": [], "steps": []})
+    for r in rows:
+        out[("digits", digits.describe(r))]["quality"].append(digits.final_fid(r["summary"]) / r["summary"]["fid_floor"])
+    return dict(out)
+
+
+def measure(dataset: str) -> str:
+    return "FID / floor" if dataset == "digits" else "W1 / floor"
 
 
 def rank_correlation(critic: dict[str, dict[str, list[float]]], gan: dict[str, dict[str, list[float]]],
@@ -86,7 +99,7 @@ def rank_correlation(critic: dict[str, dict[str, list[float]]], gan: dict[str, d
 
     def rho(pick: Any) -> float:
         value = stats.spearmanr([statistics.mean(pick(critic[n]["cos"])) for n in names],
-                                [statistics.mean(pick(gan[n]["w1"])) for n in names]).statistic
+                                [statistics.mean(pick(gan[n]["quality"])) for n in names]).statistic
         return float(value)
 
     rng = random.Random(seed)
@@ -108,17 +121,17 @@ def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str
     datasets = sorted({ds for ds, _ in gan})
     names = [n for n in family.ORDER if n in critic or any((ds, n) in gan for ds in datasets)]
     lines = ["| regularizer | λ | funnel cosine | funnel estimate / W1 | "
-             + " | ".join(f"{ds}: W1 / floor | {ds}: steps to 2× floor" for ds in datasets) + " |",
+             + " | ".join(f"{ds}: {measure(ds)} | {ds}: steps to 2× floor" for ds in datasets) + " |",
              "|" + "---|" * (4 + 2 * len(datasets))]
     for n in names:
         c = critic.get(n, {"cos": [], "ratio": []})
         cells = [spread(c["cos"]), spread(c["ratio"], 2)]
         for ds in datasets:
-            g = gan.get((ds, n), {"w1": [], "steps": []})
-            cells += [spread(g["w1"], 2), spread(g["steps"], 0)]
+            g = gan.get((ds, n), {"quality": [], "steps": []})
+            cells += [spread(g["quality"], 2), spread(g["steps"], 0)]
         lam = gan_lambda(n)
         lines.append(f"| {n} | {'-' if lam is None else f'{lam:g}'} | " + " | ".join(cells) + " |")
-    lines += ["", "| data set | regularizers | Spearman ρ (cosine, W1 / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
+    lines += ["", "| data set | regularizers | Spearman ρ (cosine, quality / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
     for ds in datasets:
         rho, lo, hi, n = rank_correlation(critic, {name: g for (d, name), g in gan.items() if d == ds})
         lines.append(f"| {ds} | {n} | {rho:+.2f} | {lo:+.2f} to {hi:+.2f} |")
@@ -136,7 +149,7 @@ def figure(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str],
         for i, n in enumerate(family.ORDER):
             if n not in critic or (ds, n) not in gan:
                 continue
-            x, y = critic[n]["cos"], gan[(ds, n)]["w1"]
+            x, y = critic[n]["cos"], gan[(ds, n)]["quality"]
             mx, my = statistics.mean(x), statistics.mean(y)
             ax.errorbar([mx], [my], xerr=[[mx - min(x)], [max(x) - mx]], yerr=[[my - min(y)], [max(y) - my]], fmt="o",
                         color=plt.cm.tab20(i / 20), capsize=2)
@@ -144,7 +157,7 @@ def figure(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str],
         ax.set_yscale("log")
         ax.axhline(2.0, color="black", lw=0.8, ls="--")
         ax.set_xlabel("critic: cosine of ∇D and ∇f* (funnel tuning pairs)")
-        ax.set_ylabel("generator: final exact W1 / noise floor")
+        ax.set_ylabel(f"generator: final {'classifier FID' if ds == 'digits' else 'exact W1'} / its floor")
         ax.set_title(f"{ds}: better critic (right) vs closer generator (down)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
@@ -153,19 +166,22 @@ def figure(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str],
 HEADER = """# Critic fidelity against generator quality
 
 Generated by `python -m lightning_wgan.experiments.crosstable` from `{family}` ({critic_runs}
-critic-only runs on the funnel tuning pairs at the GAN's λ) and `{convergence}` ({gan_runs}
-GAN runs at PyTorch's default initialization and the same λ). Funnel: mean ± sd over the
-tuning pairs. GAN: mean ± sd over seeds of the final exact W1 (the mean of the last
-{last} evaluations) over the noise floor, and of the generator steps until W1 fell below
-twice the floor. ρ < 0: the regularizers whose critics follow ∇f* more closely train
-closer generators.
+critic-only runs on the funnel tuning pairs at the GAN's λ), `{convergence}` and
+`{digits}` ({gan_runs} GAN runs at PyTorch's default initialization and the same λ).
+Funnel: mean ± sd over the tuning pairs. GAN: mean ± sd over seeds of the final exact W1
+(the mean of the last {last} evaluations) over the noise floor and of the generator steps
+until W1 fell below twice the floor; on the digits, the final classifier FID over its
+floor. ρ < 0: the regularizers whose critics follow ∇f* more closely train closer
+generators.
 """
 
 
-def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], results: Path, sources: tuple[Path, Path]) -> str:
-    critic, gan = critics(family_rows), generators(gan_rows)
-    head = HEADER.format(family=sources[0].name, convergence=sources[1].name, critic_runs=sum(len(c["cos"]) for c in critic.values()),
-                         gan_runs=sum(len(g["w1"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS)
+def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], results: Path, sources: tuple[Path, ...],
+           image_rows: list[dict[str, Any]] | None = None) -> str:
+    critic, gan = critics(family_rows), {**generators(gan_rows), **images(image_rows or [])}
+    head = HEADER.format(family=sources[0].name, convergence=sources[1].name, digits=sources[-1].name,
+                         critic_runs=sum(len(c["cos"]) for c in critic.values()),
+                         gan_runs=sum(len(g["quality"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS)
     text = head + "\n" + markdown(critic, gan)
     results.mkdir(parents=True, exist_ok=True)
     (results / "crosstable.md").write_text(text)
@@ -177,12 +193,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Critic fidelity on the funnel pairs against generator quality in GAN training.")
     parser.add_argument("--family", default=str(RESULTS / "family.jsonl"), help="the family grid's table")
     parser.add_argument("--convergence", default=str(RESULTS / "convergence.jsonl"), help="the GAN grid's table")
+    parser.add_argument("--digits", default=str(RESULTS / "digits.jsonl"), help="the digits grid's table")
     parser.add_argument("--results", default=str(RESULTS), help="where crosstable.md and .png go")
     args = parser.parse_args(argv)
-    sources = Path(args.family), Path(args.convergence)
+    sources = Path(args.family), Path(args.convergence), Path(args.digits)
     family_rows = collect(RunTable(sources[0]), family.sweeps(family.FULL))
     gan_rows = collect(RunTable(sources[1]), convergence.SWEEPS)
-    report(family_rows, gan_rows, Path(args.results), sources)
+    report(family_rows, gan_rows, Path(args.results), sources, collect(RunTable(sources[2]), ["digits"]))
     print(f"results: {Path(args.results) / 'crosstable.md'}")
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from lightning_wgan.experiments import convergence as C
 from lightning_wgan.experiments import crosstable as X
+from lightning_wgan.experiments import digits as G
 from lightning_wgan.experiments import family as F
 from lightning_wgan.experiments.benchmark import REGULARIZERS
 
@@ -40,12 +41,15 @@ def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlatio
     gan_rows += [gan_row("lp", 0, 50.0, init="normal"), gan_row("lp", 0, 50.0, weight=1.0)]  # not the GAN grid's λ and init
     critic, gan = X.critics(family_rows), X.generators(gan_rows)
     assert critic["lp"]["cos"] == [0.9] * 4 and set(critic) == set(cosines)
-    assert gan[("8gaussians", "lp")]["w1"] == pytest.approx([1.2, 1.3, 1.4]) and gan[("8gaussians", "lp")]["steps"] == [750] * 3
+    assert gan[("8gaussians", "lp")]["quality"] == pytest.approx([1.2, 1.3, 1.4]) and gan[("8gaussians", "lp")]["steps"] == [750] * 3
     assert gan[("8gaussians", "spectral")]["steps"] == [math.inf] * 3  # 9 × the floor: never below 2×
     rho, lo, hi, n = X.rank_correlation(critic, {name: g for (_, name), g in gan.items()})
     # seeds shift each W1 by at most 0.2: never enough to swap two regularizers, so every draw has ρ = -1
     assert (rho, lo, hi, n) == (pytest.approx(-1.0), pytest.approx(-1.0), pytest.approx(-1.0), 4)
-    text = X.report(family_rows, gan_rows, tmp_path, (tmp_path / "family.jsonl", tmp_path / "convergence.jsonl"))
+    image_rows = [{"config": G.configs(n), "seed_everything": 0,
+                   "summary": {"history": [{"step": 250, "fid": 3.0 * q}] * 4, "fid_floor": 3.0}} for n, q in (("lp", 2.0), ("alp", 4.0))]
+    text = X.report(family_rows, gan_rows, tmp_path, (tmp_path / "family.jsonl", tmp_path / "convergence.jsonl"), image_rows)
+    assert "| digits: FID / floor | digits: steps to 2× floor |" in text and "| 2.00 | - |" in text
     assert "| lp | 10 | 0.900 ± 0.000 | 1.00 ± 0.00 | 1.30 ± 0.10 | 750 ± 0 |" in text
     assert "| spectral | - | 0.200 ± 0.000 | 1.00 ± 0.00 | 9.10 ± 0.10 | never |" in text
     assert "| clip | 0.01 |" in text and "| 8gaussians | 4 | -1.00 | -1.00 to -1.00 |" in text
@@ -54,8 +58,8 @@ def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlatio
 
 def test_a_correlation_needs_three_regularizers_and_its_interval_widens_with_overlapping_seeds():
     critic = {"a": {"cos": [0.9, 0.5]}, "b": {"cos": [0.7]}, "c": {"cos": [0.6]}}
-    assert math.isnan(X.rank_correlation(critic, {"a": {"w1": [1.0]}, "b": {"w1": [2.0]}})[0])
-    rho, lo, hi, n = X.rank_correlation(critic, {"a": {"w1": [1.0, 5.0]}, "b": {"w1": [2.0]}, "c": {"w1": [3.0]}})
+    assert math.isnan(X.rank_correlation(critic, {"a": {"quality": [1.0]}, "b": {"quality": [2.0]}})[0])
+    rho, lo, hi, n = X.rank_correlation(critic, {"a": {"quality": [1.0, 5.0]}, "b": {"quality": [2.0]}, "c": {"quality": [3.0]}})
     # cosine ranks a 2.5, b 2.5, c 1 (a ties b); W1 ranks a 2.5, b 1, c 2.5: ρ = -0.75 / 1.5 = -0.5. Redrawn, a's
     # cosine is 0.9, 0.7 or 0.5 and its W1 1, 3 or 5; a at cosine 0.5 and W1 5 (1 draw in 16) gives ρ = -1, a at
     # 0.9 and 5 (1 in 16, more than the 5 % beyond each percentile) ρ = 0.5, the highest any draw reaches

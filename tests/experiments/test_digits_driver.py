@@ -1,0 +1,49 @@
+"""The digits driver: every regularizer composes with the digits config into a
+convolutional critic that meets its contracts; the report by hand; --quick (slow)."""
+
+import pytest
+import yaml
+from conftest import REPO
+from helpers import run_module
+
+from lightning_wgan.experiments import digits as G
+from lightning_wgan.sweep import expand, to_args
+
+
+def test_every_regularizer_is_a_valid_image_run_with_its_convolutional_critic(tmp_path, monkeypatch):
+    from lightning_wgan import contracts
+    from lightning_wgan.cli import WGANCLI
+    from lightning_wgan.networks import DCGANCritic, LipschitzDCGANCritic
+
+    monkeypatch.chdir(REPO)
+    runs = expand(G.sweep(G.FULL))
+    assert len(runs) == 12 and {G.describe(p) for p in runs} == set(G.FULL.regularizers)
+    for params in runs:
+        name = G.describe(params)
+        cli = WGANCLI(args=[*to_args(params), *G.RUN_ARGS, f"--run_dir={tmp_path / 'run'}"], run=False)
+        model, dm = cli.model, cli.datamodule
+        cli.datamodule.setup("fit")
+        contracts.check(model, dm)  # the critic scores images, the penalty accepts it (CT: dropout and a head)
+        critic = model.critic
+        assert isinstance(critic, LipschitzDCGANCritic if name == "torchlip" else DCGANCritic), name
+        if name != "torchlip":  # its layers are parametrized their own way (orthonormalized)
+            assert hasattr(critic.net[0], "parametrizations") == (name == "spectral"), name
+        assert any(type(m).__name__ == "Dropout" for m in critic.modules()) == (name == "lp+ct"), name
+        penalty = yaml.safe_load((REPO / params["config"][1]).read_text())["model"]["init_args"].get("penalty")
+        assert type(model.penalty).__name__ == (penalty["class_path"].rsplit(".", 1)[1] if penalty else "NoneType"), name
+
+
+def test_the_final_fid_is_the_mean_of_the_last_evaluations_and_the_table_by_hand(tmp_path):
+    history = [{"step": 250 * i, "fid": f} for i, f in enumerate([90.0, 40.0, 20.0, 12.0, 10.0, 8.0], start=1)] + [{"step": 1600}]
+    summary = {"history": history, "fid_floor": 2.0, "critic_steps_per_s": 30.0}
+    assert G.final_fid(summary) == pytest.approx((20 + 12 + 10 + 8) / 4)
+    rows = [{"config": G.configs("alp"), "seed_everything": 0, "summary": summary}]
+    text = G.report(rows, tmp_path, tmp_path / "t.jsonl")
+    assert "| alp | 10 | 1 | 12.50 | 6.25 | 8.00 (1500) | 30.0 |" in text
+
+
+@pytest.mark.slow
+def test_quick_driver_writes_its_report(tmp_path):
+    run_module("lightning_wgan.experiments.digits", "--quick", "--runs", str(tmp_path))
+    text = (tmp_path / "digits.md").read_text()
+    assert "(2 runs)" in text and "| lp | 10 | 1 |" in text and "| torchlip | - | 1 |" in text
