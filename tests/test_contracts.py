@@ -16,7 +16,7 @@ from lightning_wgan import penalties as P
 from lightning_wgan.data import ToyDataModule
 from lightning_wgan.errors import ContractError
 from lightning_wgan.module import WGAN
-from lightning_wgan.networks import MLPCritic, MLPGenerator
+from lightning_wgan.networks import DCGANCritic, MLPCritic, MLPGenerator
 from lightning_wgan.samplers import Fake, Interpolates, Perturbed, Real
 
 PENALTIES = {
@@ -76,33 +76,18 @@ def test_alp_on_a_linear_critic_by_hand():
     assert broadcast.item() != pytest.approx(9.0, rel=1e-2)
 
 
-def test_ct_reads_the_features_of_the_scoring_pass():
+@pytest.mark.parametrize("make, shape, features", [
+    (lambda: MLPCritic(width=16, dropout=0.3), (32, 2), 16),
+    # the flattened convolutional features: 16 → 8 → 4 pixels, 4 → 8 channels
+    (lambda: DCGANCritic(channels=1, size=16, width=4, dropout=0.3), (6, 1, 16, 16), 8 * 4 * 4),
+], ids=["mlp", "dcgan"])
+def test_ct_reads_the_features_of_the_scoring_pass(make, shape, features):
     """The consistency term by an independent route: features and scores computed
-    explicitly, layer by layer, with the same dropout masks (the same seed)."""
+    explicitly, layer by layer, with the same dropout masks (the same seed); the
+    features are the head's input, the second-to-last layer's output."""
     torch.manual_seed(0)
-    critic, real = contracts.conform_critic(MLPCritic(width=16, dropout=0.3)), torch.randn(32, 2)
-    ct = P.ConsistencyTerm(P.LipschitzPenalty(1.0), ct_weight=2.0, margin=0.05, feature_weight=0.1)
-    torch.manual_seed(5)
-    term = ct.consistency(critic, real)
-    torch.manual_seed(5)
-    parts = []
-    for _ in range(2):
-        features = critic.net[:-1](real)
-        parts.append((critic.net[-1](features).squeeze(1), features))
-    (s1, f1), (s2, f2) = parts
-    by_hand = 2.0 * torch.relu((s1 - s2).abs() + 0.1 * (f1 - f2).norm(dim=1) - 0.05).mean()
-    assert term.item() == pytest.approx(by_hand.item(), rel=1e-6)
-
-
-def test_ct_on_a_convolutional_critic_reads_the_flattened_features():
-    """DCGANCritic with dropout: the consistency term's features are the flattened
-    convolutional features (the head's input), by the same explicit route; dropout sits
-    after every convolution's activation and nowhere else."""
-    from lightning_wgan.networks import DCGANCritic
-
-    torch.manual_seed(0)
-    critic, real = contracts.conform_critic(DCGANCritic(channels=1, size=16, width=4, dropout=0.3)), torch.randn(6, 1, 16, 16)
-    assert [type(m).__name__ for m in critic.net].count("Dropout") == 2 and critic.head is critic.net[-1]
+    critic, real = contracts.conform_critic(make()), torch.randn(*shape)
+    assert critic.head is critic.net[-1]
     ct = P.ConsistencyTerm(P.LipschitzPenalty(1.0), ct_weight=2.0, margin=0.05, feature_weight=0.1)
     ct.check_critic(critic)
     torch.manual_seed(5)
@@ -110,12 +95,19 @@ def test_ct_on_a_convolutional_critic_reads_the_flattened_features():
     torch.manual_seed(5)
     parts = []
     for _ in range(2):
-        features = critic.net[:-1](real)
-        parts.append((critic.net[-1](features).squeeze(1), features))
+        f = critic.net[:-1](real)
+        parts.append((critic.net[-1](f).squeeze(1), f))
     (s1, f1), (s2, f2) = parts
-    assert f1.shape == (6, 8 * 4 * 4)  # 16 → 8 → 4 pixels, 4 → 8 channels
     by_hand = 2.0 * torch.relu((s1 - s2).abs() + 0.1 * (f1 - f2).norm(dim=1) - 0.05).mean()
-    assert term.item() == pytest.approx(by_hand.item(), rel=1e-6) and term > 0
+    assert f1.shape == (shape[0], features) and term > 0
+    assert term.item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_dropout_in_the_convolutional_critic_follows_each_convolution():
+    names = [type(m).__name__ for m in DCGANCritic(channels=1, size=16, width=4, dropout=0.3).net]
+    assert names == ["Conv2d", "LeakyReLU", "Dropout", "Conv2d", "Identity", "LeakyReLU", "Dropout", "Flatten", "Linear"]
+    with pytest.raises(ValueError, match="dropout must be in"):
+        DCGANCritic(dropout=1.0)
 
 
 class TwoHeads(ColumnCritic):

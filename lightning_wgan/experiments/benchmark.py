@@ -28,7 +28,7 @@ import yaml
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_wgan.experiments.common import driver_arguments, flow, places  # noqa: E402
+from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, run_sweep  # noqa: E402
 
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("benchmark", args)
-    docs = Path(args.results) if args.results else (runs if args.quick else REPO / "docs")
+    docs = report_folder(args, runs, REPO / "docs")
     if not args.report:
         run(grid, runs, table, args.jobs, args.only)
     rows = collect(table, REGULARIZERS)

@@ -38,6 +38,12 @@ def places(name: str, args: argparse.Namespace) -> tuple[Path, RunTable]:
     return runs, RunTable(table)
 
 
+def report_folder(args: argparse.Namespace, runs: Path, default: Path) -> Path:
+    """Where a driver's report goes: ``--results``, else the runs folder for a quick
+    grid, else ``default`` (docs/ or docs/results/, kept in git)."""
+    return Path(args.results) if args.results else runs if args.quick else default
+
+
 def flow(config: dict[str, Any]) -> str:
     """A config as one line of YAML (``--config`` takes YAML text): a run's parameters
     then name no file, so its id does not depend on where runs go."""

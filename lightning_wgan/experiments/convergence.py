@@ -36,7 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder  # noqa: E402
 from lightning_wgan.experiments.family import VALUES, config_value, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("convergence", args)
-    results = Path(args.results) if args.results else (runs if args.quick else RESULTS)
+    results = report_folder(args, runs, RESULTS)
     if not args.report:
         run(grid, runs, table, args.jobs)
     done = rows(table)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
 from lightning_wgan.experiments.family import ORDER, VALUES, config_value
 from lightning_wgan.sweep import REPO, collect, run_sweep
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("digits", args)
-    results = Path(args.results) if args.results else (runs if args.quick else RESULTS)
+    results = report_folder(args, runs, RESULTS)
     if not args.report:
         run_sweep(sweep(grid), runs / "digits", [*RUN_ARGS, *grid.extra], jobs=args.jobs, in_process=True, table=table.path)
     rows = collect(table, ["digits"])

@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
-from lightning_wgan.experiments.common import driver_arguments, flow, places  # noqa: E402
+from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("family", args)
-    docs = Path(args.results) if args.results else (runs if args.quick else REPO / "docs")
+    docs = report_folder(args, runs, REPO / "docs")
     if not args.report:
         run(grid, runs, table, args.jobs)
     rows = collect(table, sweeps(grid))

@@ -30,7 +30,7 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
-from lightning_wgan.experiments.common import driver_arguments, flow, places
+from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("strongest", args)
-    docs = Path(args.results) if args.results else (runs if args.quick else REPO / "docs")
+    docs = report_folder(args, runs, REPO / "docs")
     if not args.report:
         run(grid, runs, table, args.jobs)
     rows = collect(table, ["tuning", "published"])
