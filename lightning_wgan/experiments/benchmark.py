@@ -238,7 +238,7 @@ torchlip), {runs} runs. The translation and scaling tasks train on independent b
 as a GAN sees them; the `_paired` tasks on *paired* batches (fake_i = T(real_i)), the
 easy case: every interpolate lies on a transport ray, where the optimal critic's
 gradient norm is exactly 1. "Best λ" is picked on the task itself, so it flatters every
-regularizer with a λ; the funnel pairs (docs/funnels.md, docs/family.md) choose λ on
+regularizer with a λ; the funnel pairs (docs/results/funnels.md, docs/results/family.md) choose λ on
 other pairs and are the harder test. Cosine: of ∇D and the optimal ∇f* on held-out
 points (nan for the paired runs, made before it was measured).
 """

@@ -22,9 +22,9 @@ gradient is what is tuned for. Stage 2 trains every regularizer at its
 chosen value on the published pairs of the lean grid (``FULL.cells``). A regularizer's
 tuning and its seed 0 come before the next regularizer's, and seeds 1 and 2 of all of
 them after that, so a grid cut short still covers as much of the family as it can.
-The runs are rows of ``docs/results/family.jsonl``; the report is ``docs/family.md`` with
-``docs/family.png`` (cosine over the pairs, per regularizer) and
-``docs/family_settling.png`` (the cosine over the run).
+The runs are rows of ``docs/results/family.jsonl``; the report is ``docs/results/family.md`` with
+``docs/results/family.png`` (cosine over the pairs, per regularizer) and
+``docs/results/family_settling.png`` (the cosine over the run).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
-from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -238,6 +238,12 @@ def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def num(value: float, digits: int = 3) -> str:
+    """A score in the tables: fixed digits, or three significant ones for the huge
+    estimates and L2s of a critic without a regularizer."""
+    return f"{value:.{digits}f}" if abs(value) < 1000 else f"{value:.3g}"
+
+
 def tuning_markdown(tuned: dict[tuple, dict[str, Any]], rows: list[dict[str, Any]], grid: Grid) -> str:
     width = max(len(grid.values_of(n)) for n in VALUES)
     lines = ["## λ chosen on the tuning pairs", "",
@@ -251,8 +257,8 @@ def tuning_markdown(tuned: dict[tuple, dict[str, Any]], rows: list[dict[str, Any
         cells = []
         for v in grid.values_of(name):
             e = tuned.get((name, v))
-            text = f"{fmt(v)}: {e['cos']:.3f} ({e['ratio']:.2f}), {e['pairs']} pairs" if e else f"{fmt(v)}: -"
-            cells.append(f"**{text}**" if v == chosen else text)
+            text = f"{fmt(v)}: {e['cos']:.3f} ({num(e['ratio'], 2)}), {e['pairs']} pairs" if e else f"{fmt(v)}: -"
+            cells.append(f"**{text}**" if name in VALUES and v == chosen else text)
         cells += [""] * (width - len(cells))
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {fmt(chosen) if chosen is not None or name not in VALUES else 'not yet'} |")
     return "\n".join(lines) + "\n"
@@ -268,7 +274,7 @@ def published_markdown(table: dict[tuple, dict[str, Any]], theirs: dict[tuple, d
         p = theirs.get((d, k, name), {})
 
         def cell(key: str, short: str, e: dict[str, Any] = e, p: dict[str, float] = p) -> str:
-            text = f"{e[key]:.3f} ± {e[key + '_sd']:.3f}"
+            text = f"{num(e[key])} ± {num(e[key + '_sd'])}"
             return f"{text} ({p[short]:.3f})" if p else text
         lines.append(f"| {d} | {k} | {name} | {fmt(e['value'])} | {e['seeds']} | {cell('ratio', 'ratio')} | {cell('grad_cos', 'cos')} | "
                      f"{cell('grad_l2', 'l2')} | {e['settling']:+.3f} | {e['speed']:.2f} |")
@@ -342,7 +348,7 @@ cosine over the pairs is in `family.png`, the cosine over each run in
 
 
 def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> dict[tuple, dict[str, Any]]:
-    """docs/family.md and its two figures from the finished runs ``rows`` of the table ``source``."""
+    """docs/results/family.md and its two figures from the finished runs ``rows`` of the table ``source``."""
     tuned, table = summarize(rows)
     theirs = published()
     docs.mkdir(parents=True, exist_ok=True)
@@ -357,11 +363,11 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
 def main(argv: list[str] | None = None) -> None:
     parser = driver_arguments("Every regularizer on the funnel pairs under one protocol, λ chosen on pairs of our own.",
                               quick="one tuning and one published pair, four regularizers, 100 critic steps a run",
-                              results="docs/, or the runs folder for --quick")
+                              results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("family", args)
-    docs = report_folder(args, runs, REPO / "docs")
+    docs = report_folder(args, runs, RESULTS)
     if not args.report:
         run(grid, runs, table, args.jobs)
     rows = collect(table, sweeps(grid))

@@ -1,7 +1,7 @@
 """The W1 benchmark on the field's ground truth: the published funnel pairs of Korotin,
 Kolesov and Burnaev (2022) under their protocol, our critics' scores next to theirs.
 
-    python -m lightning_wgan.experiments.funnels            # the grid (resumable: hours), then docs/funnels.md
+    python -m lightning_wgan.experiments.funnels            # the grid (resumable: hours), then docs/results/funnels.md
     python -m lightning_wgan.experiments.funnels --quick    # two cells, short runs: minutes
     python -m lightning_wgan.experiments.funnels --report   # the report from the runs done so far
 
@@ -13,7 +13,7 @@ published pairs (d ∈ {2, ..., 128} × K ∈ {4, 16, 64, 256}), with their prot
 critic d → max(2d, 128) → max(2d, 128) → 1, scores on 4096 held-out points of Q); plus
 a short run without a regularizer per pair, for the speed of each step relative to it.
 One sweep, so one progress bar over the whole grid; the runs are rows of
-``docs/results/funnels.jsonl``. The report, ``docs/funnels.md`` and ``docs/funnels.png``,
+``docs/results/funnels.jsonl``. The report, ``docs/results/funnels.md`` and ``docs/results/funnels.png``,
 puts each score next to the published one, pair by pair.
 """
 
@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
@@ -183,7 +183,7 @@ so ±20 %).
 
 
 def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> dict[tuple, dict[str, float]]:
-    """docs/funnels.md and .png from the finished runs ``rows`` of the table ``source``."""
+    """docs/results/funnels.md and .png from the finished runs ``rows`` of the table ``source``."""
     table, theirs = summarize(rows), published()
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
@@ -194,11 +194,11 @@ def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> 
 
 def main(argv: list[str] | None = None) -> None:
     parser = driver_arguments("The published funnel pairs under the published protocol, our critics beside theirs.",
-                              quick="two pairs, 100 critic steps a run", results="docs/, or the runs folder for --quick")
+                              quick="two pairs, 100 critic steps a run", results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("funnels", args)
-    docs = report_folder(args, runs, REPO / "docs")
+    docs = report_folder(args, runs, RESULTS)
     if not args.report:
         run(grid, runs, table, args.jobs)
     rows = collect(table, [SWEEP])

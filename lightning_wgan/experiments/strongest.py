@@ -14,7 +14,7 @@ rule (:func:`choose`): the highest mean cosine between ∇D and ∇f* over the t
 the earlier (cheaper) candidate on a tie. The chosen one then trains on all 28
 published pairs, and the report sets its cosine beside the best published solver's on
 each (of the eleven in ``published_metrics.csv``, not only the five regularizers). Rows
-in ``docs/results/strongest.jsonl``; the report is ``docs/strongest.md``.
+in ``docs/results/strongest.jsonl``; the report is ``docs/results/strongest.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
-from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
@@ -129,7 +129,7 @@ def best_published(path: Path = PUBLISHED_FUNNELS / "published_metrics.csv") -> 
 
 
 def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> str:
-    """docs/strongest.md from the finished runs ``rows`` of the table ``source``."""
+    """docs/results/strongest.md from the finished runs ``rows`` of the table ``source``."""
     by_candidate: dict[int, dict[tuple[int, int], dict[str, Any]]] = defaultdict(dict)
     scored: dict[tuple[int, int], dict[str, Any]] = {}
     for r in rows:
@@ -185,11 +185,12 @@ candidate's."""
 
 def main(argv: list[str] | None = None) -> None:
     parser = driver_arguments("The strongest critic on the funnel pairs, chosen on pairs of our own, against the best published.",
-                              quick="one tuning pair, two small candidates, 100 steps", results="docs/, or the runs folder for --quick")
+                              quick="one tuning pair, two small candidates, 100 steps",
+                              results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table = places("strongest", args)
-    docs = report_folder(args, runs, REPO / "docs")
+    docs = report_folder(args, runs, RESULTS)
     if not args.report:
         run(grid, runs, table, args.jobs)
     rows = collect(table, ["tuning", "published"])
