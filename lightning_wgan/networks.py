@@ -332,18 +332,22 @@ class ResNetCritic(nn.Module):
 class LipschitzMLPCritic(nn.Module):
     """A 1-Lipschitz MLP critic (Anil et al. 2019): deel-torchlip's ``SpectralLinear``
     layers (spectrally normalized, then orthonormalized by Björck iterations) with
-    ``GroupSort2`` activations, which keep gradient norms. Needs no penalty
-    (``--model.penalty null``); its estimate of W1 is a lower bound by construction."""
+    GroupSort activations, which keep gradient norms: each hidden layer's units sorted
+    in groups of ``group_size`` (2, the default, is MaxMin; ``width`` is a full sort).
+    Needs no penalty (``--model.penalty null``); its estimate of W1 is a lower bound by
+    construction."""
 
-    def __init__(self, data_dim: int = 2, width: int = 512, depth: int = 3) -> None:
+    def __init__(self, data_dim: int = 2, width: int = 512, depth: int = 3, group_size: int = 2) -> None:
         super().__init__()
         from deel import torchlip
 
-        if width < 2 or width % 2 or depth < 0:
-            raise ValueError(f"width must be even and >= 2 (GroupSort2 sorts pairs) and depth >= 0, got width={width}, depth={depth}")
+        if group_size < 2 or width % group_size or depth < 0:
+            raise ValueError(f"width must be a multiple of group_size >= 2 (GroupSort sorts groups of units) and depth >= 0, "
+                             f"got width={width}, group_size={group_size}, depth={depth}")
         layers: list[nn.Module] = []
         for i in range(depth):
-            layers += [torchlip.SpectralLinear(data_dim if i == 0 else width, width), torchlip.GroupSort2()]
+            sort = torchlip.GroupSort2() if group_size == 2 else torchlip.GroupSort(group_size)
+            layers += [torchlip.SpectralLinear(data_dim if i == 0 else width, width), sort]
         layers.append(torchlip.SpectralLinear(width if depth else data_dim, 1))
         self.net = torchlip.Sequential(*layers)
 

@@ -179,6 +179,7 @@ def trained(critic: nn.Module, x: torch.Tensor, steps: int = 30) -> nn.Module:
 LIPSCHITZ_CRITICS = {
     "mlp-spectral": (lambda: MLPCritic(width=64, spectral_norm=True), (2,)),
     "mlp-torchlip": (lambda: LipschitzMLPCritic(width=64), (2,)),
+    "mlp-torchlip-sort-8": (lambda: LipschitzMLPCritic(width=64, group_size=8), (2,)),
     "dcgan-torchlip": (lambda: LipschitzDCGANCritic(size=16, width=16), (1, 16, 16)),
 }
 
@@ -194,6 +195,21 @@ def test_lipschitz_critics_keep_every_gradient_norm_at_most_one(name):
         mode()
         points = torch.cat([x, 3 * torch.randn(256, *shape)])
         assert gradient_norms(critic, points, create_graph=False).max().item() <= 1 + 1e-3
+
+
+def test_groupsort_sorts_each_group_of_units():
+    """group_size 4: every hidden layer's 8 units come out as two groups of 4, each in
+    order (deel-torchlip sorts ascending); 2 is MaxMin (GroupSort2); a width the groups
+    do not divide is refused."""
+    torch.manual_seed(0)
+    critic = LipschitzMLPCritic(data_dim=3, width=8, depth=2, group_size=4)
+    sorts = [m for m in critic.net if "Sort" in type(m).__name__]
+    assert len(sorts) == 2
+    hidden = critic.net[:2](torch.randn(16, 3)).view(16, 2, 4)
+    assert torch.equal(hidden, hidden.sort(dim=2).values)
+    assert [type(m).__name__ for m in LipschitzMLPCritic(width=8, depth=1).net][1] == "GroupSort2"
+    with pytest.raises(ValueError, match="width must be a multiple of group_size"):
+        LipschitzMLPCritic(width=10, group_size=4)
 
 
 def test_spectral_norm_of_a_strided_conv_layer_is_no_bound_of_one():

@@ -66,13 +66,14 @@ RUN_ARGS = ["--eval_every=5000", "--trainer.logger=false", "--trainer.enable_pro
             "--monitor=null"]
 
 
-def cell_config(d: int, k: int, width: int = 128, depth: int = 2, seed: int | None = None) -> str:
+def cell_config(d: int, k: int, width: int = 128, depth: int = 2, seed: int | None = None, **critic: Any) -> str:
     """The published pair d, K, or with ``seed`` K funnels of our own with centres drawn
     from it; a critic of ``depth`` hidden layers of max(2d, ``width``) units (the
-    published critic's size by default)."""
+    published critic's size by default), with the other arguments ``critic``."""
     pair = {"pair": f"d{d}_w{k}"} if seed is None else {"pair": None, "funnels": k, "seed": seed}
+    args = {"data_dim": d, "width": max(2 * d, width), "depth": depth, **critic}
     return flow({"data": {"init_args": {"dim": d, "transform": {"init_args": pair}}},
-                 "model": {"init_args": {"critic": {"init_args": {"data_dim": d, "width": max(2 * d, width), "depth": depth}}}}})
+                 "model": {"init_args": {"critic": {"init_args": args}}}})
 
 
 def sweep(grid: Grid) -> dict[str, Any]:

@@ -27,6 +27,9 @@ def test_every_candidate_is_the_critic_it_names_on_our_pairs_then_the_published(
             widths = [m.out_features for m in model.critic.modules() if hasattr(m, "out_features")]
             assert widths[-candidate.depth - 1:] == [max(2 * d["d"], candidate.width)] * candidate.depth + [1], candidate.name
             assert isinstance(model.critic, LipschitzMLPCritic) == (candidate.regularizer == "torchlip")
+            sorts = [m for m in model.critic.modules() if type(m).__name__ == "GroupSort"]  # group_size 16 (2 is GroupSort2)
+            assert bool(sorts) == ("group_size" in candidate.critic)
+            assert all(m.group_size == candidate.critic["group_size"] for m in sorts)
             assert (model.penalty.name if model.penalty else None) == {"torchlip": None}.get(candidate.regularizer, candidate.regularizer)
 
 
