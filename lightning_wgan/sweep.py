@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ class RunTable:
 
 def run_sweep(
     path: str | Path | dict[str, Any], out: Path, extra: list[str], count: int | None = None, jobs: int = 1, in_process: bool = False,
-    table: Path | None = None,
+    table: Path | None = None, grid: GridProgress | None = None,
 ) -> list[dict]:
     """Run the sweep's unfinished runs, ``jobs`` at a time, then write its tables.
 
@@ -180,7 +180,9 @@ def run_sweep(
     (default ``out/runs.jsonl``; an experiment of several sweeps keeps them in one), as
     the sweep ``out.name``. Each run is a process of its own, unless ``in_process``: then
     ``jobs`` worker processes each run their share of the runs one after another inside
-    themselves, which saves the few seconds of start-up per run that dominate short runs.
+    themselves, which saves the few seconds of start-up per run that dominate short runs;
+    their progress is one bar over the sweep, or over the whole ``grid`` that this sweep
+    is a part of.
     """
     if isinstance(path, dict):
         out.mkdir(parents=True, exist_ok=True)
@@ -196,7 +198,10 @@ def run_sweep(
     if in_process:
         finished = runs_table.finished(out.name)
         done = sum(run_id(p) in finished for p in runs)
-        print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
+        if grid is None:
+            print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
+        if done == len(runs):  # no workers to start
+            return write_tables(runs_table, out, list(sweep["parameters"]))
         # Workers take the next run nobody has claimed, so none idles while runs are left
         # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
         with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
@@ -206,7 +211,7 @@ def run_sweep(
                                   *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
                 for _ in range(jobs)
             ]
-            progress(workers, runs_table, out.name, runs, done)
+            progress(workers, runs_table, out.name, runs, grid)
         return write_tables(runs_table, out, list(sweep["parameters"]))
     running: list[tuple[subprocess.Popen, Path, Any]] = []
 
@@ -243,16 +248,39 @@ def run_sweep(
     return write_tables(runs_table, out, list(sweep["parameters"]))
 
 
-def progress(workers: list[subprocess.Popen], table: RunTable, sweep: str, runs: list[dict[str, Any]], done: int) -> None:
-    """One progress bar over the sweep while its workers run: runs finished of all,
-    elapsed time and the time left at the rate so far (tqdm), read from the table."""
-    from tqdm import tqdm
+class GridProgress:
+    """One progress bar over a grid that a driver runs as several sweeps in turn (each
+    :func:`run_sweep` given it moves the same bar): runs finished of the grid's
+    ``total``, elapsed time and the time left at the rate so far. ``finished`` counts the
+    grid's finished runs, from its table. Use it as a context manager."""
 
+    def __init__(self, name: str, total: int, finished: Callable[[], int]) -> None:
+        from tqdm import tqdm
+
+        self.finished = finished
+        self.bar = tqdm(total=total, initial=finished(), unit="run", desc=name, dynamic_ncols=True, smoothing=0)
+
+    def update(self) -> None:
+        self.bar.update(self.finished() - self.bar.n)
+
+    def __enter__(self) -> GridProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.update()
+        self.bar.close()
+
+
+def progress(workers: list[subprocess.Popen], table: RunTable, sweep: str, runs: list[dict[str, Any]],
+             grid: GridProgress | None = None) -> None:
+    """One progress bar while the sweep's workers run (the ``grid``'s, or the sweep's
+    own): runs finished of all, elapsed time and the time left at the rate so far (tqdm),
+    read from the table."""
     ids = {run_id(p) for p in runs}
-    with tqdm(total=len(runs), initial=done, unit="run", desc=sweep, dynamic_ncols=True, smoothing=0) as bar:
+    with contextlib.nullcontext(grid) if grid else GridProgress(sweep, len(runs), lambda: len(table.finished(sweep) & ids)) as bar:
         while any(worker.poll() is None for worker in workers):
             time.sleep(1)
-            bar.update(len(table.finished(sweep) & ids) - bar.n)
+            bar.update()
 
 
 @contextlib.contextmanager

@@ -133,6 +133,28 @@ def test_in_process_workers_take_config_lists_and_skip_finished_runs(tmp_path, c
     assert "2 of 2 runs done already" in capfd.readouterr().out
 
 
+def test_a_grid_of_several_sweeps_shows_one_progress_bar(tmp_path, capfd):
+    """Two sweeps run in turn under one GridProgress: one bar, over both, to 2/2; no bar
+    of either sweep's own; a sweep whose runs are all done starts no workers."""
+    from lightning_wgan.sweep import GridProgress, RunTable, collect
+
+    extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
+             "--trainer.enable_progress_bar=false"]
+    table = RunTable(tmp_path / "grid.jsonl")
+    sweeps = {name: {"program": "train.py", "method": "grid", "parameters": {
+        "config": {"value": ["conf/estimate/gaussian_scale.yaml", f"conf/regularizers/{name}.yaml"]}, "critic_steps": {"value": 3}}}
+        for name in ("none", "clip")}
+    with GridProgress("grid", 2, lambda: len(collect(table, list(sweeps)))) as bar:
+        for name, sweep in sweeps.items():
+            run_sweep(sweep, tmp_path / name, extra, in_process=True, table=table.path, grid=bar)
+    terminal = capfd.readouterr().err
+    assert "grid: 100%" in terminal and "2/2" in terminal and "none:" not in terminal and "clip:" not in terminal
+    assert len(collect(table, list(sweeps))) == 2
+    with GridProgress("grid", 2, lambda: len(collect(table, list(sweeps)))) as bar:
+        assert run_sweep(sweeps["none"], tmp_path / "none", extra, in_process=True, table=table.path, grid=bar)
+    assert "runs done already" not in capfd.readouterr().out
+
+
 def test_a_worker_takes_the_runs_no_other_worker_has_claimed(tmp_path, monkeypatch):
     """Runs 0 and 2 are another worker's; run 3 is done. This worker runs run 1 only, and
     claims it, which a share fixed by index (every other run) would not have done."""

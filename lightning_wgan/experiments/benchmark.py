@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.common import driver_arguments, flow, places, report_folder  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, expand, mean_sd, run_sweep  # noqa: E402
 
 REGULARIZER_DIR = "conf/regularizers"
 # name → (config, the λ flag, or None where λ does not apply), in the tables' order.
@@ -93,10 +92,12 @@ RUN_ARGS = ["--eval_every=1000000", "--model.critic_optimizer.init_args.lr=1e-3"
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int, only: list[str] | None = None) -> None:
-    for name in only or REGULARIZERS:
-        start = time.perf_counter()
-        run_sweep(sweep(name, grid), runs / name, RUN_ARGS, jobs=jobs, in_process=True, table=table.path)
-        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    """A sweep per regularizer in turn, under one progress bar."""
+    names = only or list(REGULARIZERS)
+    total = sum(len(expand(sweep(name, grid))) for name in names)
+    with GridProgress("benchmark", total, lambda: len(collect(table, names))) as bar:
+        for name in names:
+            run_sweep(sweep(name, grid), runs / name, RUN_ARGS, jobs=jobs, in_process=True, table=table.path, grid=bar)
 
 
 # -- the report ------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from lightning_wgan.experiments.family import VALUES, config_value, setting  # n
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
     REPO,
+    GridProgress,
     RunTable,
     collect,
     expand,
@@ -131,7 +132,8 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     long extension would otherwise leave the other cores idle for as long as it runs.
     The extensions queue, one round's at a time in order; the grid returns when the
     last one has finished."""
-    with ThreadPoolExecutor(1) as beside:
+    total = sum(len(expand(s)) for s in sweeps(grid).values())
+    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total, lambda: len(collect(table, SWEEPS))) as bar:
         extensions = []
         for dataset in grid.datasets:
             for seed in grid.seeds:
@@ -139,7 +141,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
                 for name, sweep in sweeps(grid, [seed], [dataset]).items():
                     if not expand(sweep):  # the family's second λ outside its round, or no family
                         continue
-                    run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path)
+                    run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar)
                     finished = table.finished(name)
                     done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
                 extensions.append(beside.submit(extend, done, grid, jobs, runs, table))

@@ -45,7 +45,7 @@ from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, run_sweep  # noqa: E402
+from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
 
 STEPS, EVAL_EVERY = 20_000, 2000
 TUNING_SEED = 1  # the centres of the tuning pairs (the published pairs are not ours: any seed differs from them)
@@ -170,17 +170,18 @@ def choose(rows: list[dict[str, Any]], name: str, grid: Grid) -> float | None:
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
+    """The grid's sweeps in turn, under one progress bar."""
     args = run_args(grid)
+    with GridProgress("family", total_runs(grid), lambda: len(collect(table, sweeps(grid)))) as bar:
+        def go(sweep_name: str, spec: dict[str, Any]) -> None:
+            run_sweep(spec, runs / sweep_name, args, jobs=jobs, in_process=True, table=table.path, grid=bar)
 
-    def go(sweep_name: str, spec: dict[str, Any]) -> None:
-        run_sweep(spec, runs / sweep_name, args, jobs=jobs, in_process=True, table=table.path)
-
-    for seeds in ((grid.seeds[0],), grid.seeds):  # seed 0 of the whole family first
-        for name in grid.regularizers:
-            go(f"tuning-{name}", tuning_sweep(name, grid))  # nothing to do the second time
-            value = choose(collect(table, [f"tuning-{name}"]), name, grid)
-            if name not in VALUES or value is not None:
-                go(f"published-{name}", published_sweep(name, grid, value, seeds))
+        for seeds in ((grid.seeds[0],), grid.seeds):  # seed 0 of the whole family first
+            for name in grid.regularizers:
+                go(f"tuning-{name}", tuning_sweep(name, grid))  # nothing to do the second time
+                value = choose(collect(table, [f"tuning-{name}"]), name, grid)
+                if name not in VALUES or value is not None:
+                    go(f"published-{name}", published_sweep(name, grid, value, seeds))
 
 
 def sweeps(grid: Grid) -> list[str]:

@@ -33,7 +33,7 @@ from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config
-from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
+from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, run_sweep
 
 
 class Candidate:
@@ -111,11 +111,13 @@ def choose(rows: list[dict[str, Any]], grid: Grid) -> int | None:
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     args = [*RUN_ARGS, *grid.extra]
     tuning = [c for candidate in grid.candidates for c in candidate.configs(grid.tuning, TUNING_SEED)]
-    run_sweep(sweep(tuning), runs / "tuning", args, jobs=jobs, in_process=True, table=table.path)
-    chosen = choose(collect(table, ["tuning"]), grid)
-    if chosen is not None:
-        run_sweep(sweep(grid.candidates[chosen].configs(grid.cells, None)), runs / "published", args, jobs=jobs, in_process=True,
-                  table=table.path)
+    total = len(tuning) + len(grid.cells)
+    with GridProgress("strongest", total, lambda: len(collect(table, ["tuning", "published"]))) as bar:
+        run_sweep(sweep(tuning), runs / "tuning", args, jobs=jobs, in_process=True, table=table.path, grid=bar)
+        chosen = choose(collect(table, ["tuning"]), grid)
+        if chosen is not None:
+            run_sweep(sweep(grid.candidates[chosen].configs(grid.cells, None)), runs / "published", args, jobs=jobs, in_process=True,
+                      table=table.path, grid=bar)
 
 
 # -- the report ------------------------------------------------------------------------

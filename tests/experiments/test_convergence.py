@@ -223,7 +223,7 @@ def test_a_rounds_extension_goes_on_beside_the_next_rounds(tmp_path, monkeypatch
 
     events, sweeps_run, last_round = [], [], threading.Event()
 
-    def fake_sweep(sweep, out, extra, jobs, in_process, table):
+    def fake_sweep(sweep, out, extra, jobs, in_process, table, grid):
         sweeps_run.append(out.name)
         if len(sweeps_run) > 6:  # two sweeps (penalties, clip) a round, four rounds
             last_round.set()

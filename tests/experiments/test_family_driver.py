@@ -106,3 +106,4 @@ def test_quick_driver_writes_its_report(tmp_path):
     text = (tmp_path / "family.md").read_text()
     assert "10 of the\ngrid's 10 runs" in text and text.count("| 2 | 16 |") == 4  # none and spectral tune once too
     assert "Trainable params" not in proc.stdout + proc.stderr
+    assert "family: 100%" in proc.stderr and "10/10" in proc.stderr and "tuning-lp:" not in proc.stderr  # one bar, over the grid
