@@ -44,6 +44,14 @@ def report_folder(args: argparse.Namespace, runs: Path, default: Path) -> Path:
     return Path(args.results) if args.results else runs if args.quick else default
 
 
+def run_time(rows: list[dict[str, Any]]) -> str:
+    """The runs' wall time, in all and on average (empty for no runs)."""
+    if not rows:
+        return ""
+    hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
+    return f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
+
+
 def flow(config: dict[str, Any]) -> str:
     """A config as one line of YAML (``--config`` takes YAML text): a run's parameters
     then name no file, so its id does not depend on where runs go."""

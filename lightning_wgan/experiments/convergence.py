@@ -36,7 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.experiments.family import VALUES, config_value, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
@@ -401,10 +401,8 @@ def status(rows: list[dict[str, Any]]) -> str:
             "(or run again from its start where the checkpoint is not on the machine: checkpoints are not kept in git). "
             "`python -m lightning_wgan.experiments.convergence` continues the grid (finished runs are skipped).")
     if rows:
-        hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
         speed = mean_sd([r["summary"]["critic_steps_per_s"] for r in rows])[0]
-        text += (f" Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average at "
-                 f"{speed:.1f} critic steps/s (one thread a run; see the text for the machine).")
+        text += f" {run_time(rows)} at {speed:.1f} critic steps/s (one thread a run; see the text for the machine)."
     return text + "\n"
 
 

@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -355,6 +355,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), steps=grid.steps)
+    text += f"{run_time(rows)}, one thread a run.\n" if rows else ""
     (docs / "family.md").write_text(text + "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid))
     figure(table, theirs, docs / "family.png")
     settling_figure(rows, docs / "family_settling.png")

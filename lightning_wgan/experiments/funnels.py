@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
@@ -188,7 +188,8 @@ def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> 
     table, theirs = summarize(rows), published()
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
-    (docs / "funnels.md").write_text(HEADER.format(table=name, runs=len(rows), total=total) + "\n" + markdown(table, theirs))
+    head = HEADER.format(table=name, runs=len(rows), total=total) + (f"{run_time(rows)}, one thread a run.\n" if rows else "")
+    (docs / "funnels.md").write_text(head + "\n" + markdown(table, theirs))
     figure(table, theirs, docs / "funnels.png")
     return table
 

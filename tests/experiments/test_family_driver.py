@@ -58,7 +58,7 @@ def row(name, d, k, value, cos, ratio=1.0, seed=0, tuning=False, l2=0.1, speed=5
     if name in F.VALUES:
         params[F.VALUES[name][0]] = value
     return {**params, "summary": {"grad_cos": cos, "ratio": ratio, "grad_l2": l2, "critic_steps_per_s": speed,
-                                  "critic_steps": 20_000, "history": list(history)}}
+                                  "critic_steps": 20_000, "history": list(history), "wall_time_s": 360.0}}
 
 
 def test_the_rule_picks_the_highest_mean_cosine_on_the_tuning_pairs_only():
@@ -97,6 +97,7 @@ def test_the_report_by_hand(tmp_path):
     assert (f"| 2 | 4 | lp | 10 | 2 | 0.900 ± {math.sqrt(0.02):.3f} ({0.8850 / 0.8174:.3f}) | 0.700 ± {math.sqrt(0.02):.3f} (0.818) | "
             "0.100 ± 0.000 (0.171) | +0.200 | 0.55 |") in text
     assert f"{len(rows)} of the\ngrid's {F.total_runs(F.FULL)} runs" in text
+    assert f"Their run time: {len(rows) * 0.1:.1f} h in all, 6 min a run on average, one thread a run." in text
     assert (tmp_path / "family.png").stat().st_size > 5_000 and (tmp_path / "family_settling.png").stat().st_size > 5_000
 
 
