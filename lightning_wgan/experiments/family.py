@@ -48,7 +48,7 @@ from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
 
 # The published GP and LP run length, the longest the published protocol has: 20 000
-# steps did not settle. LP's estimate on the published pairs at K 64 rises by 2-7 % from
+# steps did not settle. LP's estimate on the published pairs at K 64 rises by 3-7 % from
 # step 20 000 to 60 000 (d 2: 0.849 to 0.906 × W1), its cosine at d 4, K 256 by 0.07
 # (0.594 to 0.665); at K 4 both have settled by 10 000 (docs/results/funnels.jsonl).
 STEPS, EVAL_EVERY = 60_000, 5000
