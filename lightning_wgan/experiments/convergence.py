@@ -90,6 +90,12 @@ def family_config(name: str) -> str:
     return f"{REGULARIZER_DIR}/{REGULARIZERS[name][0]}"
 
 
+def gan_lambda(name: str) -> float | None:
+    """The λ (or c) regularizer ``name`` (the benchmark's name for it) trains with in the
+    family's sweep, and GP and LP in the figures of the family: its config's default."""
+    return config_value(name, VALUES[name][0]) if name in VALUES else None
+
+
 def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """The penalty sweep, the weight-clipping sweep, the family's sweep (PyTorch's default
     initialization) and its second λ's (on the grid's first data set and seed only, so
@@ -108,7 +114,7 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
     clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in datasets for i in INITS]}, **common}
     family = {"config": {"values": [[INITS["default"], family_config(n)] for n in grid.family]}, "data.dataset": {"values": datasets},
               **common}
-    sensitivity = {"config": {"values": [[INITS["default"], family_config(n), setting(n, SENSITIVITY * config_value(n, VALUES[n][0]))]
+    sensitivity = {"config": {"values": [[INITS["default"], family_config(n), setting(n, SENSITIVITY * gan_lambda(n))]
                                          for n in grid.family if n in VALUES]},
                    "data.dataset": {"values": [d for d in datasets if d == grid.datasets[0]]},
                    **common, "seed_everything": {"values": [s for s in seeds if s == grid.seeds[0]]}}
@@ -426,9 +432,8 @@ def trajectories(ax: plt.Axes, rows: list[dict[str, Any]], dataset: str, init: s
     colors = {"GP": plt.cm.Blues, "LP": plt.cm.Reds}
     members = ["GP", "LP", *FAMILY]
     for (ds, it, penalty, lam), runs in groups(rows).items():
-        default = penalty in ("GP", "LP") and lam == 10 or penalty in FAMILY and (
-            penalty not in VALUES or lam == config_value(penalty, VALUES[penalty][0]))
-        if (ds, it) != (dataset, init) or (penalty in FAMILY and not family) or (family and not (default or penalty == "clip")):
+        default = penalty == "clip" or lam == gan_lambda(penalty.lower())
+        if (ds, it) != (dataset, init) or (penalty in FAMILY and not family) or (family and not default):
             continue
         n = min(len(s["history"]) for s in runs)
         steps = [h["step"] for h in runs[0]["history"][:n]]
