@@ -23,7 +23,8 @@ from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
-from lightning_wgan.experiments.family import ORDER, VALUES, config_value
+from lightning_wgan.experiments.convergence import gan_lambda
+from lightning_wgan.experiments.family import ORDER
 from lightning_wgan.sweep import REPO, collect, run_sweep
 
 TASK = "conf/images/digits.yaml"
@@ -75,7 +76,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         runs = by_name[name]
         fid = [final_fid(s) for s in runs]
         best = min(((h["fid"], h["step"]) for s in runs for h in s["history"] if "fid" in h), default=(float("nan"), None))
-        lam = config_value(name, VALUES[name][0]) if name in VALUES else None
+        lam = gan_lambda(name)
         lines.append(f"| {name} | {'-' if lam is None else f'{lam:g}'} | {len(runs)} | {statistics.mean(fid):.2f} | "
                      f"{statistics.mean(f / s['fid_floor'] for f, s in zip(fid, runs, strict=True)):.2f} | {best[0]:.2f} ({best[1]}) | "
                      f"{statistics.mean(s['critic_steps_per_s'] for s in runs):.1f} |")
