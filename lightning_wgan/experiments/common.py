@@ -4,6 +4,7 @@ go, and the generated blocks of the pages they write."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,19 @@ def report_folder(args: argparse.Namespace, runs: Path, default: Path) -> Path:
     """Where a driver's report goes: ``--results``, else the runs folder for a quick
     grid, else ``default`` (docs/ or docs/results/, kept in git)."""
     return Path(args.results) if args.results else runs if args.quick else default
+
+
+def drift(history: list[dict[str, float]], key: str = "grad_cos") -> float:
+    """How far ``key`` moved over the second half of a run: its last value less its value
+    at the evaluation nearest the middle (nan where the history has fewer than two);
+    ``"ratio"`` is the critic's estimate over the exact W1. Near 0: the run has settled."""
+    def value(h: dict[str, float]) -> float | None:
+        return h["w1_critic"] / h["w1_exact"] if key == "ratio" and "w1_critic" in h else h.get(key)
+    points = [(h["step"], v) for h in history if (v := value(h)) is not None]
+    if len(points) < 2:
+        return math.nan
+    middle = min(points, key=lambda p: abs(p[0] - points[-1][0] / 2))
+    return points[-1][1] - middle[1]
 
 
 def run_time(rows: list[dict[str, Any]]) -> str:

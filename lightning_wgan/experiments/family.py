@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -228,16 +228,6 @@ def summarize(rows: list[dict[str, Any]]) -> tuple[dict[tuple, dict[str, Any]], 
             entry[key], entry[key + "_sd"] = mean_sd([s[key] for s in runs])
         table[(d, k, name)] = entry
     return tuned, table
-
-
-def drift(history: list[dict[str, float]]) -> float:
-    """How far the cosine moved over the second half of a run: its last value less its
-    value at the evaluation nearest the middle (nan where the history has no cosine)."""
-    points = [(h["step"], h["grad_cos"]) for h in history if "grad_cos" in h]
-    if len(points) < 2:
-        return math.nan
-    middle = min(points, key=lambda p: abs(p[0] - points[-1][0] / 2))
-    return points[-1][1] - middle[1]
 
 
 def fmt(value: float | None) -> str:

@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
@@ -127,13 +127,15 @@ def summarize(rows: list[dict[str, Any]]) -> dict[tuple[int, int, str], dict[str
         speeds = [s["critic_steps_per_s"] / none[(d, k, s["seed"])] for s in runs if (d, k, s["seed"]) in none]
         table[(d, k, method)] = {"ratio": statistics.mean(s["ratio"] for s in runs), "cos": statistics.mean(s["grad_cos"] for s in runs),
                                  "l2": statistics.mean(s["grad_l2"] for s in runs), "seeds": len(runs),
-                                 "steps": runs[0]["critic_steps"], "speed": statistics.median(speeds) if speeds else math.nan}
+                                 "steps": runs[0]["critic_steps"], "speed": statistics.median(speeds) if speeds else math.nan,
+                                 **{f"settling_{key}": statistics.mean(drift(s.get("history", []), key) for s in runs)
+                                    for key in ("ratio", "grad_cos")}}
     return table
 
 
 def markdown(table: dict[tuple, dict[str, float]], theirs: dict[tuple, dict[str, float]]) -> str:
-    lines = ["| d | K | method | steps | estimate / W1 (published) | cosine (published) | L2 (published) | speed vs none |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| d | K | method | steps | estimate / W1 (published) | cosine (published) | L2 (published) | settling: estimate, cosine "
+             "| speed vs none |", "|---|---|---|---|---|---|---|---|---|"]
     order = list(METHODS)
     for (d, k, method), e in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1], order.index(kv[0][2]))):
         if method == "none":
@@ -142,7 +144,9 @@ def markdown(table: dict[tuple, dict[str, float]], theirs: dict[tuple, dict[str,
 
         def cell(key: str, e: dict[str, float] = e, p: dict[str, float] = p) -> str:
             return f"{e[key]:.3f} ({p[key]:.3f})" if p else f"{e[key]:.3f}"
-        lines.append(f"| {d} | {k} | {method} | {e['steps']} | {cell('ratio')} | {cell('cos')} | {cell('l2')} | {e['speed']:.2f} |")
+        settling = ", ".join("-" if math.isnan(e[f"settling_{key}"]) else f"{e[f'settling_{key}']:+.3f}" for key in ("ratio", "grad_cos"))
+        lines.append(f"| {d} | {k} | {method} | {e['steps']} | {cell('ratio')} | {cell('cos')} | {cell('l2')} | {settling} | "
+                     f"{e['speed']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +183,8 @@ Burnaev (2022): independent batches of 1024, Adam 2e-4 (0, 0.9), MLP critic d �
 → max(2d, 128) → 1, scores on 4096 held-out points of Q. In brackets their numbers (their
 solver seed 2; estimate / W1 is their estimate over their 4096-point W1). Speed: critic
 steps/s over those of the same pair without a regularizer (two runs at a time on 2 cores,
-so ±20 %).
+so ±20 %). Settling: how far the estimate / W1 and the cosine moved over the run's second
+half (the cosine where the run's history kept it, as runs since 2026-12-02 do).
 """
 
 

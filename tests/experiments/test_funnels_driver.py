@@ -1,6 +1,8 @@
 """The funnel benchmark driver: its grid parses into the published protocol, its report
 by hand on made-up runs, the --quick grid end to end (slow)."""
 
+import math
+
 import pytest
 from conftest import REPO
 from helpers import run_module
@@ -64,10 +66,26 @@ def test_the_report_by_hand(tmp_path):
     assert lp["speed"] == pytest.approx(0.5)  # 50/100 and 30/60
     text = F.markdown(table, F.published())
     # published_metrics.csv, d 2, K 4, wgan-lp: cos 0.8176, l2 0.1708, estimate 0.8850 over true W1 0.8174
-    assert f"| 2 | 4 | lp | 60000 | 0.950 ({0.8850 / 0.8174:.3f}) | 0.700 (0.818) | 0.300 (0.171) | 0.50 |" in text
+    assert f"| 2 | 4 | lp | 60000 | 0.950 ({0.8850 / 0.8174:.3f}) | 0.700 (0.818) | 0.300 (0.171) | -, - | 0.50 |" in text
     assert "| none |" not in text and "| 8 | 64 | clip | 5000 | 0.100 (" in text and text.rstrip().endswith("| nan |")
     F.figure(table, F.published(), tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_settling_is_the_change_over_the_second_half_of_a_run():
+    from lightning_wgan.experiments.common import drift
+
+    # the evaluation nearest the middle of 60 000 steps is the one at 30 000; older runs kept no cosine
+    history = [{"step": s, "w1_critic": c, "w1_exact": 2.0, "grad_cos": g}
+               for s, c, g in ((5000, 1.0, 0.2), (30_000, 1.6, 0.6), (35_000, 1.7, 0.62), (60_000, 1.8, 0.65))]
+    assert drift(history, "ratio") == pytest.approx(0.9 - 0.8) and drift(history) == pytest.approx(0.65 - 0.6)
+    old = [{k: v for k, v in h.items() if k != "grad_cos"} for h in history]
+    assert math.isnan(drift(old)) and drift(old, "ratio") == pytest.approx(0.1) and math.isnan(drift(history[:1], "ratio"))
+    r = row("lp", 2, 4, 0.9, 0.65, 0.2, 50)
+    r["summary"]["history"] = history
+    entry = F.summarize([r])[(2, 4, "lp")]
+    assert (entry["settling_ratio"], entry["settling_grad_cos"]) == (pytest.approx(0.1), pytest.approx(0.05))
+    assert "| +0.100, +0.050 |" in F.markdown(F.summarize([r]), F.published())
 
 
 @pytest.mark.slow
