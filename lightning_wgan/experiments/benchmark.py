@@ -56,6 +56,11 @@ TASK_CONFIGS = {"translation": "conf/estimate/gaussian_translation.yaml", "scale
 D_TASKS = ("translation", "scale", "translation_paired", "scale_paired")  # those in d dimensions
 
 
+def regularizer_config(name: str) -> str:
+    """The config file of regularizer ``name``, as runs' parameters name it."""
+    return f"{REGULARIZER_DIR}/{REGULARIZERS[name][0]}"
+
+
 class Grid:
     """The benchmark's grid: tasks as (name, d), λ values, seeds, run length."""
 

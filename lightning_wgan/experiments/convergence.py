@@ -35,7 +35,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
+from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.experiments.family import VALUES, config_value, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
@@ -86,10 +86,6 @@ QUICK = Grid(["8gaussians"], [1, 10], [0], 40, 20, ["--model.generator.init_args
                                                    "--data.init_args.val_size=300"], ["alp", "spectral"])
 
 
-def family_config(name: str) -> str:
-    return f"{REGULARIZER_DIR}/{REGULARIZERS[name][0]}"
-
-
 def gan_lambda(name: str) -> float | None:
     """The λ (or c) regularizer ``name`` (the benchmark's name for it) trains with in the
     family's sweep, and GP and LP in the figures of the family: its config's default."""
@@ -112,9 +108,9 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
         **common,
     }
     clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in datasets for i in INITS]}, **common}
-    family = {"config": {"values": [[INITS["default"], family_config(n)] for n in grid.family]}, "data.dataset": {"values": datasets},
+    family = {"config": {"values": [[INITS["default"], regularizer_config(n)] for n in grid.family]}, "data.dataset": {"values": datasets},
               **common}
-    sensitivity = {"config": {"values": [[INITS["default"], family_config(n), setting(n, SENSITIVITY * gan_lambda(n))]
+    sensitivity = {"config": {"values": [[INITS["default"], regularizer_config(n), setting(n, SENSITIVITY * gan_lambda(n))]
                                          for n in grid.family if n in VALUES]},
                    "data.dataset": {"values": [d for d in datasets if d == grid.datasets[0]]},
                    **common, "seed_everything": {"values": [s for s in seeds if s == grid.seeds[0]]}}
@@ -211,7 +207,7 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     family's name for it), λ, seed."""
     configs, summary = row["config"], row["summary"]
     init = next(i for i, c in INITS.items() if c in configs)
-    member = next((n for n in REGULARIZERS if family_config(n) in configs), None)
+    member = next((n for n in REGULARIZERS if regularizer_config(n) in configs), None)
     if member is not None:
         penalty, lam = member, summary["weight"] if member in VALUES else None
     else:

@@ -21,7 +21,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
+from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
 from lightning_wgan.experiments.convergence import gan_lambda
 from lightning_wgan.experiments.family import ORDER
@@ -46,7 +46,7 @@ RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--
 
 
 def configs(name: str) -> list[str]:
-    out = [TASK, f"{REGULARIZER_DIR}/{REGULARIZERS[name][0]}"]
+    out = [TASK, regularizer_config(name)]
     if name in IMAGE_CRITIC:
         out.append(flow({"model": {"init_args": {"critic": IMAGE_CRITIC[name]}}}))
     return out
@@ -58,7 +58,7 @@ def sweep(grid: Grid) -> dict[str, Any]:
 
 
 def describe(row: dict[str, Any]) -> str:
-    return next(n for n in REGULARIZERS if f"{REGULARIZER_DIR}/{REGULARIZERS[n][0]}" in row["config"])
+    return next(n for n in REGULARIZERS if regularizer_config(n) in row["config"])
 
 
 def final_fid(summary: dict[str, Any]) -> float:

@@ -41,9 +41,9 @@ import yaml
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS  # noqa: E402
+from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
 from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
-from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, published  # noqa: E402
+from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, cell_of, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
 
@@ -60,7 +60,7 @@ def config_path(name: str, flag: str) -> tuple[list[str], float]:
     """Where the config of regularizer ``name`` in ``conf/regularizers/`` sets the
     hyperparameter ``flag`` (its keys, with the init_args a flag leaves out between a
     class and its arguments), and the value it sets there."""
-    node, path = yaml.safe_load((REPO / REGULARIZER_DIR / REGULARIZERS[name][0]).read_text()), []
+    node, path = yaml.safe_load((REPO / regularizer_config(name)).read_text()), []
     for part in flag.split("."):
         if part not in node:
             node, path = node["init_args"], [*path, "init_args"]
@@ -130,7 +130,7 @@ def sweep(name: str, cells: list[str], grid: Grid, seeds: tuple[int, ...], value
     """One regularizer on ``cells`` (inline pair configs): at every tuning value, or at ``value``."""
     protocol = flow({"critic_steps": grid.steps})
     parameters: dict[str, Any] = {
-        "config": {"values": [[TASK, f"{REGULARIZER_DIR}/{REGULARIZERS[name][0]}", cell, protocol] for cell in cells]},
+        "config": {"values": [[TASK, regularizer_config(name), cell, protocol] for cell in cells]},
         "seed_everything": {"values": list(seeds)}}
     if name in VALUES:
         parameters[VALUES[name][0]] = {"value": value} if value is not None else {"values": list(grid.values_of(name))}
@@ -148,13 +148,10 @@ def published_sweep(name: str, grid: Grid, value: float | None, seeds: tuple[int
 def describe(row: dict[str, Any]) -> dict[str, Any]:
     """A run's regularizer, hyperparameter value, pair (d, K, whether it is a tuning pair) and seed."""
     _, config, cell, _ = row["config"]
-    name = next(n for n, (c, _) in REGULARIZERS.items() if config == f"{REGULARIZER_DIR}/{c}")
-    data = yaml.safe_load(cell)["data"]["init_args"]
-    funnels = data["transform"]["init_args"]
-    tuning = funnels.get("pair", "") is None
-    k = funnels["funnels"] if tuning else int(funnels["pair"].rsplit("_w", 1)[1])
-    return {"regularizer": name, "value": row.get(VALUES[name][0]) if name in VALUES else None, "d": data["dim"], "K": k,
-            "tuning": tuning, "seed": row.get("seed_everything")}
+    name = next(n for n in REGULARIZERS if config == regularizer_config(n))
+    pair = cell_of(cell)
+    return {"regularizer": name, "value": row.get(VALUES[name][0]) if name in VALUES else None, "d": pair["d"], "K": pair["K"],
+            "tuning": pair["own"], "seed": row.get("seed_everything")}
 
 
 def choose(rows: list[dict[str, Any]], name: str, grid: Grid) -> float | None:

@@ -76,6 +76,16 @@ def cell_config(d: int, k: int, width: int = 128, depth: int = 2, seed: int | No
                  "model": {"init_args": {"critic": {"init_args": args}}}})
 
 
+def cell_of(config: str) -> dict[str, Any]:
+    """What :func:`cell_config` made ``config`` of: d, K, whether the funnels are our own
+    (``own``: drawn from a seed, not a published pair), and the critic's arguments."""
+    parsed = yaml.safe_load(config)
+    data, pair = parsed["data"]["init_args"], parsed["data"]["init_args"]["transform"]["init_args"]
+    own = pair.get("pair") is None
+    return {"d": data["dim"], "K": pair["funnels"] if own else int(pair["pair"].rsplit("_w", 1)[1]), "own": own,
+            "critic": parsed["model"]["init_args"]["critic"]["init_args"]}
+
+
 def sweep(grid: Grid) -> dict[str, Any]:
     """The whole grid as one sweep: a run's configs are the task, its method, its pair, the method's protocol."""
     configs = []
@@ -98,9 +108,8 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     """A run's method, pair and seed."""
     _, config, cell, _ = row["config"]
     method = next(name for name, (c, _, _) in METHODS.items() if c == config)
-    data = yaml.safe_load(cell)["data"]["init_args"]
-    return {"method": method, "d": data["dim"], "K": int(data["transform"]["init_args"]["pair"].rsplit("_w", 1)[1]),
-            "seed": row.get("seed_everything")}
+    pair = cell_of(cell)
+    return {"method": method, "d": pair["d"], "K": pair["K"], "seed": row.get("seed_everything")}
 
 
 def published(path: Path = PUBLISHED_FUNNELS / "published_metrics.csv") -> dict[tuple[int, int, str], dict[str, float]]:

@@ -29,10 +29,10 @@ from typing import Any
 import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
-from lightning_wgan.experiments.benchmark import REGULARIZER_DIR, REGULARIZERS
+from lightning_wgan.experiments.benchmark import regularizer_config
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
 from lightning_wgan.experiments.family import TUNING_SEED
-from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config
+from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, run_sweep
 
 
@@ -49,7 +49,7 @@ class Candidate:
         return f"{self.regularizer} {self.width}×{self.depth}{extra}, {self.steps} steps"
 
     def configs(self, cells: list[tuple[int, int]], seed: int | None) -> list[list[str]]:
-        config = f"{REGULARIZER_DIR}/{REGULARIZERS[self.regularizer][0]}"
+        config = regularizer_config(self.regularizer)
         return [[TASK, config, cell_config(d, k, self.width, self.depth, seed, **self.critic), flow({"critic_steps": self.steps})]
                 for d, k in cells]
 
@@ -84,12 +84,10 @@ def sweep(configs: list[list[str]]) -> dict[str, Any]:
 def describe(row: dict[str, Any], grid: Grid) -> dict[str, Any]:
     """A run's candidate (its index in ``grid.candidates``, or None), and pair."""
     _, config, cell, protocol = row["config"]
-    data, critic = yaml.safe_load(cell)["data"]["init_args"], yaml.safe_load(cell)["model"]["init_args"]["critic"]["init_args"]
-    pair = data["transform"]["init_args"]
-    tuning = pair.get("pair") is None
-    d, k = data["dim"], pair["funnels"] if tuning else int(pair["pair"].rsplit("_w", 1)[1])
+    pair = cell_of(cell)
+    d, k, tuning, critic = pair["d"], pair["K"], pair["own"], pair["critic"]
     steps = yaml.safe_load(protocol)["critic_steps"]
-    index = next((i for i, c in enumerate(grid.candidates) if f"{REGULARIZER_DIR}/{REGULARIZERS[c.regularizer][0]}" == config
+    index = next((i for i, c in enumerate(grid.candidates) if regularizer_config(c.regularizer) == config
                   and critic == {"data_dim": d, "width": max(2 * d, c.width), "depth": c.depth, **c.critic} and c.steps == steps),
                  None)
     return {"candidate": index, "d": d, "K": k, "tuning": tuning}

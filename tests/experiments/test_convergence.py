@@ -137,10 +137,11 @@ def test_the_family_runs_at_each_configs_default_and_ten_times_it_on_the_first_r
     assert len(expand(full["family"])) == 9 * 2 * 3 and len(expand(full["family-sensitivity"])) == 7
     assert expand(C.sweeps(C.FULL, [1], ["8gaussians"])["family-sensitivity"]) == []
     assert expand(C.sweeps(C.FULL, [0], ["25gaussians"])["family-sensitivity"]) == []
-    spectral = {"config": [C.INITS["default"], C.family_config("spectral")], "seed_everything": 2,
+    spectral = {"config": [C.INITS["default"], C.regularizer_config("spectral")], "seed_everything": 2,
                 "summary": {"weight": 0.0, "dataset": "25gaussians", "penalty": None}}
     assert C.describe(spectral) == {"dataset": "25gaussians", "init": "default", "penalty": "spectral", "λ": None, "seed": 2}
-    alp = {"config": [C.INITS["default"], C.family_config("alp")], "summary": {"weight": 10.0, "dataset": "8gaussians", "penalty": "alp"}}
+    alp = {"config": [C.INITS["default"], C.regularizer_config("alp")],
+           "summary": {"weight": 10.0, "dataset": "8gaussians", "penalty": "alp"}}
     assert C.describe(alp)["penalty"] == "alp" and C.describe(alp)["λ"] == 10.0
 
 

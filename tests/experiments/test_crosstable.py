@@ -8,11 +8,11 @@ from lightning_wgan.experiments import convergence as C
 from lightning_wgan.experiments import crosstable as X
 from lightning_wgan.experiments import digits as G
 from lightning_wgan.experiments import family as F
-from lightning_wgan.experiments.benchmark import REGULARIZERS
+from lightning_wgan.experiments.benchmark import regularizer_config
 
 
 def critic_row(name, d, k, cos, ratio=1.0, value="default"):
-    params = {"config": [F.TASK, f"{F.REGULARIZER_DIR}/{REGULARIZERS[name][0]}", F.tuning_config(d, k), "{critic_steps: 60000}"],
+    params = {"config": [F.TASK, regularizer_config(name), F.tuning_config(d, k), "{critic_steps: 60000}"],
               "seed_everything": 0}
     if name in F.VALUES:
         params[F.VALUES[name][0]] = C.gan_lambda(name) if value == "default" else value
@@ -27,7 +27,7 @@ def gan_row(name, seed, w1_over_floor, dataset="8gaussians", init="default", wei
     elif name == "clip":
         config, summary["clip_value"] = [f"conf/toy/{dataset}_clip.yaml", C.INITS[init]], 0.01
     else:
-        config = [C.INITS[init], C.family_config(name)]
+        config = [C.INITS[init], regularizer_config(name)]
     return {"config": config, "seed_everything": seed, "summary": summary}
 
 

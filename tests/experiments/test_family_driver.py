@@ -8,7 +8,7 @@ from conftest import REPO
 from helpers import run_module
 
 from lightning_wgan.experiments import family as F
-from lightning_wgan.experiments.benchmark import REGULARIZERS
+from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
 from lightning_wgan.sweep import expand, to_args
 
 
@@ -53,7 +53,7 @@ def test_the_values_tried_include_each_configs_default():
 
 def row(name, d, k, value, cos, ratio=1.0, seed=0, tuning=False, l2=0.1, speed=50.0, history=()):
     cell = F.tuning_config(d, k) if tuning else F.cell_config(d, k)
-    params = {"config": [F.TASK, f"{F.REGULARIZER_DIR}/{REGULARIZERS[name][0]}", cell, "{critic_steps: 60000}"],
+    params = {"config": [F.TASK, regularizer_config(name), cell, "{critic_steps: 60000}"],
               "seed_everything": seed}
     if name in F.VALUES:
         params[F.VALUES[name][0]] = value
