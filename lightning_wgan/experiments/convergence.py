@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder, run_time  # noqa: E402
-from lightning_wgan.experiments.family import VALUES, config_value, setting  # noqa: E402
+from lightning_wgan.experiments.family import VALUES, gan_lambda, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
     REPO,
@@ -84,12 +84,6 @@ class Grid:
 FULL = Grid(["8gaussians", "25gaussians"], [0.1, 1, 10, 100], [0, 1, 2], 5000, 250, [], FAMILY)
 QUICK = Grid(["8gaussians"], [1, 10], [0], 40, 20, ["--model.generator.init_args.width=32", "--model.critic.init_args.width=32",
                                                    "--data.init_args.val_size=300"], ["alp", "spectral"])
-
-
-def gan_lambda(name: str) -> float | None:
-    """The λ (or c) regularizer ``name`` (the benchmark's name for it) trains with in the
-    family's sweep, and GP and LP in the figures of the family: its config's default."""
-    return config_value(name, VALUES[name][0]) if name in VALUES else None
 
 
 def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | None = None) -> dict[str, dict[str, Any]]:

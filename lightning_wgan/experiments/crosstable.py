@@ -48,7 +48,7 @@ def critics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
     out: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"cos": [], "ratio": []})
     for r in rows:
         d = family.describe(r)
-        if d["tuning"] and d["value"] == convergence.gan_lambda(d["regularizer"]):
+        if d["tuning"] and d["value"] == family.gan_lambda(d["regularizer"]):
             out[d["regularizer"]]["cos"].append(r["summary"]["grad_cos"])
             out[d["regularizer"]]["ratio"].append(r["summary"]["ratio"])
     return dict(out)
@@ -63,7 +63,7 @@ def generators(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, li
         name = NAMES.get(d["penalty"], d["penalty"])
         s = r["summary"]
         lam = s.get("clip_value") if name == "clip" else d["λ"]  # clipping: c (0.01 in conf/toy), with RMSprop as in its paper
-        if d["init"] != "default" or name not in family.REGULARIZERS or lam != convergence.gan_lambda(name):
+        if d["init"] != "default" or name not in family.REGULARIZERS or lam != family.gan_lambda(name):
             continue
         steps = convergence.time_to_floor(s)
         out[(d["dataset"], name)]["quality"].append(convergence.final(s) / s["noise_floor"])
@@ -124,7 +124,7 @@ def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str
         for ds in datasets:
             g = gan.get((ds, n), {"quality": [], "steps": []})
             cells += [spread(g["quality"], 2), spread(g["steps"], 0)]
-        lam = convergence.gan_lambda(n)
+        lam = family.gan_lambda(n)
         lines.append(f"| {n} | {'-' if lam is None else f'{lam:g}'} | " + " | ".join(cells) + " |")
     lines += ["", "| data set | regularizers | Spearman ρ (cosine, quality / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
     for ds in datasets:

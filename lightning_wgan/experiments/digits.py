@@ -23,8 +23,7 @@ from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
 from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
-from lightning_wgan.experiments.convergence import gan_lambda
-from lightning_wgan.experiments.family import ORDER
+from lightning_wgan.experiments.family import ORDER, gan_lambda
 from lightning_wgan.sweep import REPO, collect, run_sweep
 
 TASK = "conf/images/digits.yaml"

@@ -92,6 +92,13 @@ VALUES: dict[str, tuple[str, tuple[float, ...]]] = {
     **{name: tried(name, flag, (1.0, 10.0, 100.0)) for name, (_, flag) in REGULARIZERS.items() if flag},
     "clip": tried("clip", CLIP_FLAG, (0.01, 0.04, 0.1)),
 }
+def gan_lambda(name: str) -> float | None:
+    """The λ (or c) regularizer ``name`` (the benchmark's name for it) trains with in the
+    GAN grids (:mod:`~lightning_wgan.experiments.convergence`, the digits): its config's
+    default. None for a regularizer without a hyperparameter."""
+    return config_value(name, VALUES[name][0]) if name in VALUES else None
+
+
 # Speed is relative to "none", so it runs first; then the rest in the benchmark's order.
 ORDER = ["none", *(name for name in REGULARIZERS if name != "none")]
 SEEDS = (0, 1, 2)
@@ -137,8 +144,9 @@ def sweep(name: str, cells: list[str], grid: Grid, seeds: tuple[int, ...], value
     return {"program": "train.py", "method": "grid", "parameters": parameters}
 
 
-def tuning_sweep(name: str, grid: Grid) -> dict[str, Any]:
-    return sweep(name, [tuning_config(d, k) for d, k in grid.tuning], grid, (0,))
+def tuning_sweep(name: str, grid: Grid, value: float | None = None) -> dict[str, Any]:
+    """One regularizer on the tuning pairs: at every tuning value, or at ``value`` only."""
+    return sweep(name, [tuning_config(d, k) for d, k in grid.tuning], grid, (0,), value)
 
 
 def published_sweep(name: str, grid: Grid, value: float | None, seeds: tuple[int, ...]) -> dict[str, Any]:
@@ -178,6 +186,9 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
         def go(sweep_name: str, spec: dict[str, Any]) -> None:
             run_sweep(spec, runs / sweep_name, args, jobs=jobs, in_process=True, table=table.path, grid=bar)
 
+        for name in grid.regularizers:  # first what the cross-table reads: each at its GAN λ on the tuning pairs
+            if name not in VALUES or gan_lambda(name) in grid.values_of(name):
+                go(f"tuning-{name}", tuning_sweep(name, grid, gan_lambda(name)))
         for seeds in ((grid.seeds[0],), grid.seeds):  # seed 0 of the whole family first
             for name in grid.regularizers:
                 go(f"tuning-{name}", tuning_sweep(name, grid))  # nothing to do the second time

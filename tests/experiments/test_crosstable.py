@@ -15,7 +15,7 @@ def critic_row(name, d, k, cos, ratio=1.0, value="default"):
     params = {"config": [F.TASK, regularizer_config(name), F.tuning_config(d, k), "{critic_steps: 60000}"],
               "seed_everything": 0}
     if name in F.VALUES:
-        params[F.VALUES[name][0]] = C.gan_lambda(name) if value == "default" else value
+        params[F.VALUES[name][0]] = F.gan_lambda(name) if value == "default" else value
     return {**params, "summary": {"grad_cos": cos, "ratio": ratio}}
 
 

@@ -51,6 +51,26 @@ def test_the_values_tried_include_each_configs_default():
     assert all(F.config_value(name, flag) in values for name, (flag, values) in F.VALUES.items())
 
 
+def test_the_runs_the_crosstable_reads_come_first_with_the_same_run_ids(tmp_path, monkeypatch):
+    """Every regularizer at its GAN λ on the tuning pairs, before any other run: the same
+    runs (same ids) as the tuning sweep's, so nothing is trained twice."""
+    from lightning_wgan.sweep import RunTable, run_id
+
+    asked = []
+    monkeypatch.setattr(F, "run_sweep", lambda spec, out, *a, **k: asked.append((out.name, {run_id(p) for p in expand(spec)})))
+    F.run(F.FULL, tmp_path, RunTable(tmp_path / "t.jsonl"), jobs=1)  # an empty table: no λ is chosen, no published run starts
+    first = asked[: len(F.ORDER)]
+    assert [name for name, _ in first] == [f"tuning-{n}" for n in F.ORDER]
+    for (sweep_name, ids), name in zip(first, F.ORDER):
+        full = {run_id(p) for p in expand(F.tuning_sweep(name, F.FULL))}
+        assert len(ids) == len(F.FULL.tuning) and ids <= full, name
+        assert all(p.get(F.VALUES[name][0]) == F.gan_lambda(name) for p in expand(F.tuning_sweep(name, F.FULL, F.gan_lambda(name)))
+                   ) if name in F.VALUES else ids == full
+    assert F.gan_lambda("lp") == 10.0 and F.gan_lambda("div") == 2.0 and F.gan_lambda("clip") == 0.01 and F.gan_lambda("spectral") is None
+    published = [name for name, _ in asked if name.startswith("published-")]
+    assert set(published) == {"published-none", "published-spectral", "published-torchlip"}  # no hyperparameter to choose
+
+
 def row(name, d, k, value, cos, ratio=1.0, seed=0, tuning=False, l2=0.1, speed=50.0, history=()):
     cell = F.tuning_config(d, k) if tuning else F.cell_config(d, k)
     params = {"config": [F.TASK, regularizer_config(name), cell, "{critic_steps: 60000}"],
