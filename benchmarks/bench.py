@@ -4,6 +4,7 @@
     python benchmarks/bench.py --quick    # a smoke run
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
     python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
+    python benchmarks/bench.py --regularizers --gan --save  # the same in GAN training (docs/results/gan_speed.json)
     python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
 
 Measures, side by side in one process:
@@ -44,6 +45,7 @@ from lightning_wgan.metrics import exact_w1  # noqa: E402
 from lightning_wgan.networks import MLPCritic, MLPGenerator  # noqa: E402
 
 SIZES = {"toy": (512, 256), "tiny": (64, 64)}
+GAN_SPEED = REPO / "docs" / "results" / "gan_speed.json"  # --regularizers --gan --save: the cross-table reads it
 
 
 def experiment(name: str, mode: str) -> ModuleType:
@@ -142,15 +144,17 @@ class StepTimer(pl.Callback):
             Path(self.out).write_text(json.dumps({"rate": self.rate}))
 
 
-def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True, extra: list[str] | None = None) -> float:
-    """Critic steps/s of `python train.py` with the default config (no evaluation)."""
+def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True, extra: list[str] | None = None,
+             configs: Iterable[str] = ()) -> float:
+    """Critic steps/s of `python train.py` with the default config, or ``configs`` on top
+    of it (no evaluation)."""
     warmup = max(steps // 10, 5)
     generator_steps = (steps + warmup) // n_critic
     timer = StepTimer(warmup)
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
             args=[
-                "fit", *([] if monitor else ["--monitor", "null"]),
+                "fit", *(arg for c in configs for arg in ("--config", str(REPO / c))), *([] if monitor else ["--monitor", "null"]),
                 "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
                 "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
                 # The fit ends with an evaluation, outside the timed steps: a small held-out
@@ -194,6 +198,28 @@ def regularizers(steps: int, rounds: int) -> None:
     print(json.dumps(result))
 
 
+def gan_regularizers(steps: int, rounds: int, save: bool) -> None:
+    """Each regularizer's critic step in GAN training, as the convergence grid trains it
+    (its configs, the reference size, no monitor), against none, side by side."""
+    grid = experiment("convergence", "--regularizers --gan")
+    none = grid.gan_configs("none")
+    result: dict[str, float] = {}
+    rates: dict[str, float] = {}
+    print(f"{'critic steps/s, GAN training, reference size':44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
+    for name in ("gp", "lp", "clip", *grid.FAMILY):
+        t, p, r = median_ratio(lambda c=grid.gan_configs(name): template(*SIZES["toy"], steps, monitor=False, configs=c),
+                               lambda: template(*SIZES["toy"], steps, monitor=False, configs=none), rounds)
+        result[name], rates[name] = round(r, 3), p
+        print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
+    print(json.dumps(result))
+    if save:
+        record = {"speed_vs_none": result, "none_steps_per_s": round(statistics.median(rates.values()), 1),
+                  "threads": torch.get_num_threads(), "torch": torch.__version__, "rounds": rounds, "steps": steps,
+                  "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:])}
+        GAN_SPEED.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"kept in {GAN_SPEED}")
+
+
 def median_ratio(fa, fb, rounds: int) -> tuple[float, float, float]:
     """Alternate a and b; the median rates and the median of per-round ratios."""
     a, b = [], []
@@ -231,10 +257,14 @@ def main() -> None:
     parser.add_argument("--regularizers", action="store_true", help="only: each regularizer's critic step against none")
     parser.add_argument("--trajectory", nargs=5, metavar=("PENALTY", "LAMBDA", "INIT", "SEED", "STEPS"),
                         help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
-    parser.add_argument("--save", action="store_true", help="with --trajectory: keep it in docs/results/plain_loop.json")
+    parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
+    parser.add_argument("--save", action="store_true",
+                        help="with --trajectory: keep it in docs/results/plain_loop.json; with --regularizers --gan: in gan_speed.json")
     args = parser.parse_args()
-    if args.save and not args.trajectory:
-        parser.error("--save keeps a --trajectory run; give --trajectory PENALTY LAMBDA INIT SEED STEPS with it")
+    if args.gan and not args.regularizers:
+        parser.error("--gan measures the regularizers in GAN training; give it with --regularizers")
+    if args.save and not (args.trajectory or args.gan):
+        parser.error("--save keeps a --trajectory run or a --regularizers --gan measurement; give one of them with it")
     if args.trajectory:
         penalty, lam, init, seed, generator_steps = args.trajectory
         reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps), args.save)
@@ -249,6 +279,9 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     if args.breakdown:
         breakdown(steps["tiny"], rounds)
+        return
+    if args.regularizers and args.gan:
+        gan_regularizers(20 if args.quick else 200, rounds, args.save)
         return
     if args.regularizers:
         regularizers(50 if args.quick else 500, rounds)

@@ -86,6 +86,15 @@ QUICK = Grid(["8gaussians"], [1, 10], [0], 40, 20, ["--model.generator.init_args
                                                    "--data.init_args.val_size=300"], ["alp", "spectral"])
 
 
+def gan_configs(name: str, dataset: str = "8gaussians") -> list[str]:
+    """The configs a regularizer (the benchmark's name for it) trains a GAN with here, at
+    PyTorch's default initialization: its own from ``conf/regularizers/``; weight clipping
+    the toy config of its paper (RMSprop, c = 0.01) for ``dataset``."""
+    if name == "clip":
+        return [f"conf/toy/{dataset}_clip.yaml", INITS["default"]]
+    return [INITS["default"], regularizer_config(name)]
+
+
 def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """The penalty sweep, the weight-clipping sweep, the family's sweep (PyTorch's default
     initialization) and its second λ's (on the grid's first data set and seed only, so
@@ -102,9 +111,9 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
         **common,
     }
     clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in datasets for i in INITS]}, **common}
-    family = {"config": {"values": [[INITS["default"], regularizer_config(n)] for n in grid.family]}, "data.dataset": {"values": datasets},
+    family = {"config": {"values": [gan_configs(n) for n in grid.family]}, "data.dataset": {"values": datasets},
               **common}
-    sensitivity = {"config": {"values": [[INITS["default"], regularizer_config(n), setting(n, SENSITIVITY * gan_lambda(n))]
+    sensitivity = {"config": {"values": [[*gan_configs(n), setting(n, SENSITIVITY * gan_lambda(n))]
                                          for n in grid.family if n in VALUES]},
                    "data.dataset": {"values": [d for d in datasets if d == grid.datasets[0]]},
                    **common, "seed_everything": {"values": [s for s in seeds if s == grid.seeds[0]]}}

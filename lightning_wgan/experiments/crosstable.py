@@ -21,6 +21,7 @@ seeds and tuning pairs. Nothing here trains: it reads ``docs/results/family.json
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import statistics
@@ -112,12 +113,16 @@ def spread(values: list[float], digits: int = 3) -> str:
     return text + (f" ({len(values) - len(finite)} never)" if len(finite) < len(values) else "")
 
 
-def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str], dict[str, list[float]]]) -> str:
+def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str], dict[str, list[float]]],
+             speed: dict[str, float] | None = None) -> str:
+    """The cross-table; ``speed``: each regularizer's critic steps/s in GAN training
+    relative to none (``bench.py --regularizers --gan``), where measured."""
     datasets = sorted({ds for ds, _ in gan})
     names = [n for n in family.ORDER if n in critic or any((ds, n) in gan for ds in datasets)]
+    speed = speed or {}
     lines = ["| regularizer | λ | funnel cosine | funnel estimate / W1 | "
-             + " | ".join(f"{ds}: {measure(ds)} | {ds}: steps to 2× floor" for ds in datasets) + " |",
-             "|" + "---|" * (4 + 2 * len(datasets))]
+             + " | ".join(f"{ds}: {measure(ds)} | {ds}: steps to 2× floor" for ds in datasets) + " | GAN speed vs none |",
+             "|" + "---|" * (5 + 2 * len(datasets))]
     for n in names:
         c = critic.get(n, {"cos": [], "ratio": []})
         cells = [spread(c["cos"]), spread(c["ratio"], 2)]
@@ -125,6 +130,7 @@ def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str
             g = gan.get((ds, n), {"quality": [], "steps": []})
             cells += [spread(g["quality"], 2), spread(g["steps"], 0)]
         lam = family.gan_lambda(n)
+        cells.append(f"{speed[n]:.2f}" if n in speed else "-")
         lines.append(f"| {n} | {'-' if lam is None else f'{lam:g}'} | " + " | ".join(cells) + " |")
     lines += ["", "| data set | regularizers | Spearman ρ (cosine, quality / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
     for ds in datasets:
@@ -167,17 +173,29 @@ Funnel: mean ± sd over the tuning pairs. GAN: mean ± sd over seeds of the fina
 (the mean of the last {last} evaluations) over the noise floor and of the generator steps
 until W1 fell below twice the floor; on the digits, the final classifier FID over its
 floor. ρ < 0: the regularizers whose critics follow ∇f* more closely train closer
-generators.
+generators. GAN speed: critic steps/s in GAN training at the reference settings relative
+to no regularizer, measured side by side in one run ({speed}).
 """
 
 
+def load_speed(path: Path) -> tuple[dict[str, float], str]:
+    """``bench.py --regularizers --gan --save``'s ratios, and how they were measured."""
+    if not path.exists():
+        return {}, f"not measured yet: `python benchmarks/bench.py --regularizers --gan --save` writes `{path.name}`"
+    record = json.loads(path.read_text())
+    how = (f"`{record['command']}`, {record['rounds']} rounds, {record['threads']} thread(s) as in the grid; "
+           f"none ran at {record['none_steps_per_s']} critic steps/s there")
+    return record["speed_vs_none"], how
+
+
 def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], results: Path, sources: tuple[Path, ...],
-           image_rows: list[dict[str, Any]] | None = None) -> str:
+           image_rows: list[dict[str, Any]] | None = None, speed_path: Path = RESULTS / "gan_speed.json") -> str:
     critic, gan = critics(family_rows), {**generators(gan_rows), **images(image_rows or [])}
+    speed, how = load_speed(speed_path)
     head = HEADER.format(family=sources[0].name, convergence=sources[1].name, digits=sources[-1].name,
                          critic_runs=sum(len(c["cos"]) for c in critic.values()),
-                         gan_runs=sum(len(g["quality"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS)
-    text = head + "\n" + markdown(critic, gan)
+                         gan_runs=sum(len(g["quality"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS, speed=how)
+    text = head + "\n" + markdown(critic, gan, speed)
     results.mkdir(parents=True, exist_ok=True)
     (results / "crosstable.md").write_text(text)
     figure(critic, gan, results / "crosstable.png")
@@ -189,12 +207,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--family", default=str(RESULTS / "family.jsonl"), help="the family grid's table")
     parser.add_argument("--convergence", default=str(RESULTS / "convergence.jsonl"), help="the GAN grid's table")
     parser.add_argument("--digits", default=str(RESULTS / "digits.jsonl"), help="the digits grid's table")
+    parser.add_argument("--speed", default=str(RESULTS / "gan_speed.json"), help="bench.py --regularizers --gan --save's ratios")
     parser.add_argument("--results", default=str(RESULTS), help="where crosstable.md and .png go")
     args = parser.parse_args(argv)
     sources = Path(args.family), Path(args.convergence), Path(args.digits)
     family_rows = collect(RunTable(sources[0]), family.sweeps(family.FULL))
     gan_rows = collect(RunTable(sources[1]), convergence.SWEEPS)
-    report(family_rows, gan_rows, Path(args.results), sources, collect(RunTable(sources[2]), ["digits"]))
+    report(family_rows, gan_rows, Path(args.results), sources, collect(RunTable(sources[2]), ["digits"]), Path(args.speed))
     print(f"results: {Path(args.results) / 'crosstable.md'}")
 
 
