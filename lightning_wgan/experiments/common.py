@@ -14,6 +14,7 @@ import yaml
 from lightning_wgan.sweep import REPO, RunTable
 
 RESULTS = REPO / "docs" / "results"
+BENCHMARK_PAGE = REPO / "docs" / "benchmark.md"  # the W1 benchmark's page: its tables are the drivers' blocks
 RUNS = REPO / "runs" / "experiments"
 
 
@@ -70,6 +71,30 @@ def flow(config: dict[str, Any]) -> str:
     """A config as one line of YAML (``--config`` takes YAML text): a run's parameters
     then name no file, so its id does not depend on where runs go."""
     return yaml.safe_dump(config, default_flow_style=True, width=10_000).strip()
+
+
+def to_pages(args: argparse.Namespace) -> bool:
+    """Whether a driver's report also fills its blocks of the project's pages
+    (docs/results.md, docs/benchmark.md): not for --quick, nor for runs, a table or a
+    report kept elsewhere."""
+    return not (args.quick or args.runs or args.table or args.results)
+
+
+def page_block(report: Path, stop: str | None = None) -> str:
+    """A driver's report as a block of a page: without its title, its headings one level
+    down (it sits under a heading of the page), up to the first line that starts with
+    ``stop`` if given (the rest stays on the report's own page)."""
+    lines = report.read_text().splitlines()[1:]
+    if stop is not None:
+        lines = lines[: next((i for i, line in enumerate(lines) if line.startswith(stop)), len(lines))]
+    return "\n".join("#" + line if line.startswith("#") else line for line in lines).strip("\n") + "\n"
+
+
+def fill_benchmark_page(args: argparse.Namespace, block: str, report: Path, stop: str | None = None) -> None:
+    """Put a W1-benchmark driver's ``report`` into its ``block`` of docs/benchmark.md
+    (:func:`page_block`), when it reports for the project's pages (:func:`to_pages`)."""
+    if to_pages(args):
+        fill_blocks(BENCHMARK_PAGE, {block: page_block(report, stop)})
 
 
 def fill_blocks(page: Path, blocks: dict[str, str]) -> None:

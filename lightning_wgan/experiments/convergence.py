@@ -36,7 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_blocks, places, report_folder, run_time, to_pages  # noqa: E402
 from lightning_wgan.experiments.family import VALUES, gan_lambda, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> None:
     done = rows(table)
     tables = report(done, results)
     print(f"results: {results / 'convergence.md'} ({len(done)} runs)")
-    if not (args.quick or args.runs or args.table or args.results):
+    if to_pages(args):
         page = REPO / "docs" / "results.md"
         fill_blocks(page, tables)
         print(f"{page}: its GAN tables; its figure paper.png: python -m lightning_wgan.experiments.paper --report")

@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, fill_benchmark_page, flow, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, cell_of, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -378,6 +378,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = collect(table, sweeps(grid))
     report(rows, docs, grid, table.path)
     print(f"results: {docs / 'family.md'} ({len(rows)} of {total_runs(grid)} runs)")
+    fill_benchmark_page(args, "family", docs / "family.md")
 
 
 if __name__ == "__main__":

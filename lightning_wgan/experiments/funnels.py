@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, flow, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, fill_benchmark_page, flow, places, report_folder, run_time  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = collect(table, [SWEEP])
     report(rows, docs, len(grid.cells) * len(METHODS) * len(grid.seeds), table.path)
     print(f"results: {docs / 'funnels.md'} ({len(rows)} runs)")
+    fill_benchmark_page(args, "funnels", docs / "funnels.md")
 
 
 if __name__ == "__main__":

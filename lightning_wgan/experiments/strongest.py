@@ -30,7 +30,7 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import regularizer_config
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
+from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_benchmark_page, flow, places, report_folder
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, run_sweep
@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = collect(table, ["tuning", "published"])
     report(rows, docs, grid, table.path)
     print(f"results: {docs / 'strongest.md'} ({len(rows)} runs)")
+    fill_benchmark_page(args, "strongest", docs / "strongest.md")
 
 
 if __name__ == "__main__":

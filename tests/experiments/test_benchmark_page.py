@@ -1,0 +1,34 @@
+"""docs/benchmark.md: each driver of the W1 benchmark fills its own block of the page
+with its report, a level down, and only when it reports for the project's own pages."""
+
+import shutil
+
+from lightning_wgan.experiments.common import BENCHMARK_PAGE, driver_arguments, fill_blocks, page_block, to_pages
+
+BLOCKS = {"funnels": "funnels.md", "family": "family.md", "strongest": "strongest.md", "easy-tasks": "easy_tasks.md"}
+
+
+def test_a_report_becomes_a_block_without_its_title_a_level_down_and_up_to_its_stop(tmp_path):
+    report = tmp_path / "r.md"
+    report.write_text("# Title\n\nText.\n\n## Part\n\n| a |\n\n### Sub\n\n## Every λ: long\n\n| b |\n")
+    assert page_block(report) == "Text.\n\n### Part\n\n| a |\n\n#### Sub\n\n### Every λ: long\n\n| b |\n"
+    assert page_block(report, stop="## Every λ") == "Text.\n\n### Part\n\n| a |\n\n#### Sub\n"
+    assert page_block(report, stop="## Nowhere") == page_block(report)
+
+
+def test_the_page_marks_a_block_for_each_driver_and_keeps_its_own_text(tmp_path):
+    page = tmp_path / "benchmark.md"
+    shutil.copy(BENCHMARK_PAGE, page)
+    fill_blocks(page, {name: f"table of {name}\n" for name in BLOCKS})  # raises on a block the page does not mark
+    text = page.read_text()
+    assert all(f"<!-- begin {name} -->\ntable of {name}\n<!-- end {name} -->" in text for name in BLOCKS)
+    assert text.index("table of funnels") < text.index("table of family") < text.index("table of strongest") < text.index(
+        "table of easy-tasks")  # the published protocol first, the easy tasks last
+    assert "What the benchmark found" in text  # the pointer to the reading stays
+
+
+def test_only_a_report_of_the_projects_own_runs_goes_into_the_pages():
+    parser = driver_arguments("d", quick="q", results="r")
+    assert to_pages(parser.parse_args(["--report"]))
+    for args in (["--quick"], ["--runs", "x"], ["--table", "t.jsonl"], ["--results", "out"]):
+        assert not to_pages(parser.parse_args(args)), args
