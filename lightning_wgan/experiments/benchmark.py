@@ -28,7 +28,7 @@ import yaml
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_benchmark_page, flow, places, report_folder  # noqa: E402
+from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import GridProgress, RunTable, collect, expand, mean_sd, run_sweep  # noqa: E402
 
@@ -261,9 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=list(REGULARIZERS), help="only these regularizers")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
-    runs, table = places("benchmark", args)
-    docs = report_folder(args, runs, RESULTS)
+    runs, table, docs = places("benchmark", args)
     if not args.report:
+        record_machine(args, "benchmark")
         run(grid, runs, table, args.jobs, args.only)
     rows = collect(table, REGULARIZERS)
     report(rows, docs, HEADER.format(steps=grid.critic_steps, runs=len(rows)))

@@ -4,16 +4,21 @@ go, and the generated blocks of the pages they write."""
 from __future__ import annotations
 
 import argparse
+import datetime
+import importlib.util
+import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from lightning_wgan.sweep import REPO, RunTable
 
 RESULTS = REPO / "docs" / "results"
+MACHINES = RESULTS / "machines.jsonl"  # the plain loop's speed at each start of a grid (record_machine)
 BENCHMARK_PAGE = REPO / "docs" / "benchmark.md"  # the W1 benchmark's page: its tables are the drivers' blocks
 RUNS = REPO / "runs" / "experiments"
 
@@ -30,20 +35,16 @@ def driver_arguments(description: str, quick: str, results: str) -> argparse.Arg
     return parser
 
 
-def places(name: str, args: argparse.Namespace) -> tuple[Path, RunTable]:
-    """The runs folder and the table of experiment ``name``: the full grid's are
-    runs/experiments/NAME and docs/results/NAME.jsonl (kept in git); a quick grid, or
-    runs put elsewhere, keep their table beside their runs."""
+def places(name: str, args: argparse.Namespace) -> tuple[Path, RunTable, Path]:
+    """The runs folder, the table and the report folder of experiment ``name``: the full
+    grid's are runs/experiments/NAME, docs/results/NAME.jsonl and docs/results/ (kept in
+    git); a quick grid, or runs put elsewhere, keep their table beside their runs, and a
+    quick grid its report too; ``--results`` puts the report elsewhere."""
     default = REPO / "sweeps" / f"{name}_quick" if args.quick else RUNS / name
     runs = Path(args.runs) if args.runs else default
     table = Path(args.table) if args.table else runs / "runs.jsonl" if args.quick or args.runs else RESULTS / f"{name}.jsonl"
-    return runs, RunTable(table)
-
-
-def report_folder(args: argparse.Namespace, runs: Path, default: Path) -> Path:
-    """Where a driver's report goes: ``--results``, else the runs folder for a quick
-    grid, else ``default`` (docs/ or docs/results/, kept in git)."""
-    return Path(args.results) if args.results else runs if args.quick else default
+    docs = Path(args.results) if args.results else runs if args.quick else RESULTS
+    return runs, RunTable(table), docs
 
 
 def drift(history: list[dict[str, float]], key: str = "grad_cos") -> float:
@@ -59,12 +60,42 @@ def drift(history: list[dict[str, float]], key: str = "grad_cos") -> float:
     return points[-1][1] - middle[1]
 
 
-def run_time(rows: list[dict[str, Any]]) -> str:
-    """The runs' wall time, in all and on average (empty for no runs)."""
+def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None) -> str:
+    """The runs' wall time, in all and on average (empty for no runs); with ``driver``,
+    the plain loop's speed at the starts of its grid (:func:`record_machine`), from the
+    machines file in the report ``folder`` (none for a quick grid or a report elsewhere)."""
     if not rows:
         return ""
     hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
-    return f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
+    text = f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
+    speeds = [m["plain_loop_steps_per_s"] for m in read_machines((folder or RESULTS) / MACHINES.name) if m["driver"] == driver]
+    if speeds:
+        text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, the runs' thread count) ran at "
+                 f"{min(speeds):.1f}–{max(speeds):.1f} critic steps/s at the {len(speeds)} start(s) of this grid measured")
+    return text
+
+
+def read_machines(path: Path = MACHINES) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def record_machine(args: argparse.Namespace, driver: str, path: Path = MACHINES, steps: int = 200) -> float | None:
+    """Measure the plain loop of benchmarks/bench.py (LP at the toy reference size, no
+    Lightning) in this process, with its thread count and beside whatever else the
+    machine runs, and keep it in ``path``. A grid spans sessions on machines that differ
+    up to 3× in speed, so its run time means something only beside the speed of the
+    machines it ran on. Only a grid for the project's own pages (:func:`to_pages`)."""
+    if not to_pages(args):
+        return None
+    spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rate = bench.plain_loop(*bench.SIZES["toy"], steps)
+    record = {"driver": driver, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+              "plain_loop_steps_per_s": round(rate, 1), "threads": torch.get_num_threads(), "torch": torch.__version__}
+    with path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    return rate
 
 
 def flow(config: dict[str, Any]) -> str:

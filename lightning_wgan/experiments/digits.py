@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, flow, places, report_folder
+from lightning_wgan.experiments.common import driver_arguments, flow, places, record_machine
 from lightning_wgan.experiments.family import ORDER, gan_lambda
 from lightning_wgan.sweep import REPO, collect, run_sweep
 
@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> None:
                               results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
-    runs, table = places("digits", args)
-    results = report_folder(args, runs, RESULTS)
+    runs, table, results = places("digits", args)
     if not args.report:
+        record_machine(args, "digits")
         run_sweep(sweep(grid), runs / "digits", [*RUN_ARGS, *grid.extra], jobs=args.jobs, in_process=True, table=table.path)
     rows = collect(table, ["digits"])
     report(rows, results, table.path)

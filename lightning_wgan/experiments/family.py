@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, fill_benchmark_page, flow, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import drift, driver_arguments, fill_benchmark_page, flow, places, record_machine, run_time  # noqa: E402
 from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, cell_of, published  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -358,7 +358,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), steps=grid.steps)
-    text += f"{run_time(rows)}, one thread a run.\n" if rows else ""
+    text += f"{run_time(rows, 'family', docs)}; one thread a run.\n" if rows else ""
     (docs / "family.md").write_text(text + "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid))
     figure(table, theirs, docs / "family.png")
     settling_figure(rows, docs / "family_settling.png")
@@ -371,9 +371,9 @@ def main(argv: list[str] | None = None) -> None:
                               results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
-    runs, table = places("family", args)
-    docs = report_folder(args, runs, RESULTS)
+    runs, table, docs = places("family", args)
     if not args.report:
+        record_machine(args, "family")
         run(grid, runs, table, args.jobs)
     rows = collect(table, sweeps(grid))
     report(rows, docs, grid, table.path)

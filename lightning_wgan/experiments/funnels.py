@@ -33,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, drift, driver_arguments, fill_benchmark_page, flow, places, report_folder, run_time  # noqa: E402
+from lightning_wgan.experiments.common import drift, driver_arguments, fill_benchmark_page, flow, places, record_machine, run_time  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
@@ -202,7 +202,8 @@ def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> 
     table, theirs = summarize(rows), published()
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
-    head = HEADER.format(table=name, runs=len(rows), total=total) + (f"{run_time(rows)}, one thread a run.\n" if rows else "")
+    head = HEADER.format(table=name, runs=len(rows), total=total)
+    head += f"{run_time(rows, 'funnels', docs)}; one thread a run.\n" if rows else ""
     (docs / "funnels.md").write_text(head + "\n" + markdown(table, theirs))
     figure(table, theirs, docs / "funnels.png")
     return table
@@ -213,9 +214,9 @@ def main(argv: list[str] | None = None) -> None:
                               quick="two pairs, 100 critic steps a run", results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
-    runs, table = places("funnels", args)
-    docs = report_folder(args, runs, RESULTS)
+    runs, table, docs = places("funnels", args)
     if not args.report:
+        record_machine(args, "funnels")
         run(grid, runs, table, args.jobs)
     rows = collect(table, [SWEEP])
     report(rows, docs, len(grid.cells) * len(METHODS) * len(grid.seeds), table.path)

@@ -30,7 +30,7 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import regularizer_config
-from lightning_wgan.experiments.common import RESULTS, driver_arguments, fill_benchmark_page, flow, places, report_folder
+from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, run_sweep
@@ -196,9 +196,9 @@ def main(argv: list[str] | None = None) -> None:
                               results="docs/results, or the runs folder for --quick")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
-    runs, table = places("strongest", args)
-    docs = report_folder(args, runs, RESULTS)
+    runs, table, docs = places("strongest", args)
     if not args.report:
+        record_machine(args, "strongest")
         run(grid, runs, table, args.jobs)
     rows = collect(table, ["tuning", "published"])
     report(rows, docs, grid, table.path)

@@ -32,3 +32,22 @@ def test_only_a_report_of_the_projects_own_runs_goes_into_the_pages():
     assert to_pages(parser.parse_args(["--report"]))
     for args in (["--quick"], ["--runs", "x"], ["--table", "t.jsonl"], ["--results", "out"]):
         assert not to_pages(parser.parse_args(args)), args
+
+
+def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path):
+    from lightning_wgan.experiments.common import read_machines, record_machine, run_time
+
+    parser, machines = driver_arguments("d", quick="q", results="r"), tmp_path / "machines.jsonl"
+    assert record_machine(parser.parse_args(["--quick"]), "family", machines, steps=5) is None and not machines.exists()
+    rate = record_machine(parser.parse_args([]), "family", machines, steps=5)
+    (kept,) = read_machines(machines)
+    assert rate > 0 and kept["driver"] == "family" and kept["plain_loop_steps_per_s"] == round(rate, 1) and kept["threads"] >= 1
+    machines.write_text(machines.read_text() + '{"driver": "family", "plain_loop_steps_per_s": 12.5}\n'
+                        '{"driver": "funnels", "plain_loop_steps_per_s": 99.0}\n')
+    rows = [{"summary": {"wall_time_s": 1800.0}}] * 4
+    text = run_time(rows, "family", tmp_path)
+    low, high = sorted([12.5, round(rate, 1)])
+    assert text.startswith("Their run time: 2.0 h in all, 30 min a run on average; the plain loop of benchmarks/bench.py")
+    assert f"ran at {low:.1f}–{high:.1f} critic steps/s at the 2 start(s)" in text  # family's two, not funnels'
+    assert run_time(rows, "strongest", tmp_path) == run_time(rows) == "Their run time: 2.0 h in all, 30 min a run on average"
+    assert run_time(rows, "family", tmp_path / "elsewhere") == run_time(rows) and run_time([], "family", tmp_path) == ""

@@ -177,7 +177,7 @@ def test_status_counts_the_runs_of_each_round_of_the_grid():
     # a round is one data set and seed: 16 penalty runs (2 inits × 2 penalties × 4 λ), 2 clipping runs and
     # the 9 of the family; the first round also the second λ of the 7 of them that have one
     assert text.startswith("3 of the grid's 169 runs are done (8gaussians seed 0: 2 of 34; 8gaussians seed 1: 1 of 27).")
-    assert "1.5 h in all, 30 min a run on average at 20.0 critic steps/s" in text
+    assert "1.5 h in all, 30 min a run on average. A run averaged 20.0 critic steps/s, one thread a run." in text
     assert "up to 20000 (0 so far)" in text
     rows[0]["summary"]["history"].append({"step": 10000, "w1_exact": 0.1})
     assert "up to 20000 (1 so far)" in C.status(rows)

@@ -54,5 +54,5 @@ def test_report_fills_the_page_from_the_runs(tmp_path):
     assert "| 25gaussians | GP | 1 | 750, never | - |" in text  # seed 0 below 2 × 0.1 at its third evaluation
     assert "| 25gaussians | GP | 1 | 2 × 1500 | 0.200 ± 0.141 | 2.00 ± 1.41 | 0.50 ± 0.00 † | 1.00 ± 0.00 | 0 | - |" in text
     assert "2 of the grid's 169 runs are done (25gaussians seed 0: 1 of 27; 25gaussians seed 1: 1 of 27)" in text
-    assert "Their run time: 0.8 h in all, 22 min a run on average at 20.5 critic steps/s" in text
+    assert "Their run time: 0.8 h in all, 22 min a run on average. A run averaged 20.5 critic steps/s" in text
     assert (results / "paper.png").stat().st_size > 20_000 and (results / "convergence.md").exists()
