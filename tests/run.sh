@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 lean=$(mktemp -d)
 trap 'rm -rf "$lean"' EXIT
-research=(lightning_wgan/experiments tests/experiments docs/results docs/results.md docs/benchmark.md docs/benchmark.png)
+research=(lightning_wgan/experiments tests/experiments docs/results docs/results.md docs/benchmark.md)
 excludes=()
 for path in "${research[@]}"; do excludes+=(":(exclude)$path"); done
 # Tracked and untracked files (not ignored ones), as they are in the working tree.

@@ -87,28 +87,3 @@ def test_the_template_trains_exactly_as_the_plain_loop():
     start = MLPGenerator(width=16, init="normal")
     assert not torch.allclose(next(start.parameters()), next(twins[0].parameters()))
 
-
-def test_gan_speed_measures_each_regularizer_with_the_grids_configs_against_none(tmp_path, monkeypatch, capsys):
-    """--regularizers --gan: every regularizer of the convergence grid, trained as the grid
-    trains it, alternates with none; the ratios (and how they were measured) are kept."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import bench
-
-    from lightning_wgan.experiments import convergence
-
-    asked = []
-
-    def rate(width, batch, steps, monitor=True, configs=()):
-        asked.append((width, batch, monitor, list(configs)))
-        return 10.0 if configs == convergence.gan_configs("none") else 5.0 if "conf/regularizers/alp.yaml" in configs else 8.0
-
-    monkeypatch.setattr(bench, "template", rate)
-    monkeypatch.setattr(bench, "GAN_SPEED", tmp_path / "gan_speed.json")
-    bench.gan_regularizers(200, 1, save=True)
-    names = ["gp", "lp", "clip", *convergence.FAMILY]
-    assert [a[3] for a in asked] == [c for n in names for c in (convergence.gan_configs(n), convergence.gan_configs("none"))]
-    assert all(a[:3] == (512, 256, False) for a in asked)  # the reference size, no monitor: as the grid runs
-    assert convergence.gan_configs("clip") == ["conf/toy/8gaussians_clip.yaml", "conf/init/default.yaml"]
-    kept = json.loads((tmp_path / "gan_speed.json").read_text())
-    assert kept["speed_vs_none"] == {n: (0.5 if n == "alp" else 0.8) for n in names} and kept["none_steps_per_s"] == 10.0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-2]) == kept["speed_vs_none"]

@@ -1,4 +1,5 @@
-"""benchmarks/bench.py --regularizers: the speed of each regularizer of the benchmark (slow)."""
+"""benchmarks/bench.py --regularizers: the speed of each regularizer of the benchmark (slow), and in GAN training
+(--gan) with the convergence grid's configs."""
 
 import json
 import subprocess
@@ -18,3 +19,29 @@ def test_regularizer_speeds_print_every_regularizer(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result) == set(REGULARIZERS) - {"none"} and all(v > 0 for v in result.values())
+
+
+def test_gan_speed_measures_each_regularizer_with_the_grids_configs_against_none(tmp_path, monkeypatch, capsys):
+    """--regularizers --gan: every regularizer of the convergence grid, trained as the grid
+    trains it, alternates with none; the ratios (and how they were measured) are kept."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench
+
+    from lightning_wgan.experiments import convergence
+
+    asked = []
+
+    def rate(width, batch, steps, monitor=True, configs=()):
+        asked.append((width, batch, monitor, list(configs)))
+        return 10.0 if configs == convergence.gan_configs("none") else 5.0 if "conf/regularizers/alp.yaml" in configs else 8.0
+
+    monkeypatch.setattr(bench, "template", rate)
+    monkeypatch.setattr(bench, "GAN_SPEED", tmp_path / "gan_speed.json")
+    bench.gan_regularizers(200, 1, save=True)
+    names = ["gp", "lp", "clip", *convergence.FAMILY]
+    assert [a[3] for a in asked] == [c for n in names for c in (convergence.gan_configs(n), convergence.gan_configs("none"))]
+    assert all(a[:3] == (512, 256, False) for a in asked)  # the reference size, no monitor: as the grid runs
+    assert convergence.gan_configs("clip") == ["conf/toy/8gaussians_clip.yaml", "conf/init/default.yaml"]
+    kept = json.loads((tmp_path / "gan_speed.json").read_text())
+    assert kept["speed_vs_none"] == {n: (0.5 if n == "alp" else 0.8) for n in names} and kept["none_steps_per_s"] == 10.0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-2]) == kept["speed_vs_none"]
