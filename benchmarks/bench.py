@@ -5,6 +5,7 @@
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
     python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
     python benchmarks/bench.py --regularizers --gan --save  # the same in GAN training (docs/results/gan_speed.json)
+    python benchmarks/bench.py --funnels  # a funnel pair's training batch against the critic step that includes it
     python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
 
 Measures, side by side in one process:
@@ -167,19 +168,47 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: boo
     return timer.rate
 
 
-def critic_only(config: str, steps: int) -> float:
-    """Critic steps/s of a critic-only run (the regularizer benchmark's settings, d = 32)."""
+def critic_only(config: str, steps: int, task: str = "conf/estimate/gaussian_scale.yaml", extra: Iterable[str] = (
+        "--data.dim", "32", "--model.critic.init_args.data_dim", "32", "--data.init_args.eval_size=1000")) -> float:
+    """Critic steps/s of a critic-only run: ``config`` (a file, or inline YAML) on top of
+    ``task`` with the regularizer benchmark's run arguments; by default its settings, d = 32."""
     timer = StepTimer(max(steps // 10, 5))
     run_args = experiment("benchmark", "--regularizers").RUN_ARGS
+    configs = [str(REPO / c) if c.endswith(".yaml") else c for c in (task, config)]
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
-            args=["fit", "--config", str(REPO / "conf/estimate/gaussian_scale.yaml"), "--config", str(REPO / config),
-                  "--data.dim", "32", "--model.critic.init_args.data_dim", "32", "--critic_steps", str(steps + timer.warmup),
-                  *run_args, "--trainer.enable_model_summary=false", "--data.init_args.eval_size=1000",
-                  "--run_dir", str(Path(tmp) / "run")],
+            args=["fit", "--config", configs[0], "--config", configs[1], *extra, "--critic_steps", str(steps + timer.warmup),
+                  *run_args, "--trainer.enable_model_summary=false", "--run_dir", str(Path(tmp) / "run")],
             trainer_defaults={"callbacks": [timer]},
         )
     return timer.rate
+
+
+# Funnel pairs from the easiest to the dearest move (the cost grows with d × K).
+FUNNEL_PAIRS = [(2, 4), (2, 256), (32, 64), (128, 4), (128, 256)]
+
+
+def funnel_sampling(steps: int, draws: int = 20) -> None:
+    """What drawing a training batch of a funnel pair (P, and the moved points of Q, as
+    the runs draw them, in the training process) costs beside the whole critic-only step
+    of the published protocol that includes it (LP, as conf/estimate/funnels.yaml)."""
+    from lightning_wgan.data import Funnels, PairDataModule
+
+    funnels = experiment("funnels", "--funnels")
+    result: dict[str, float] = {}
+    print(f"{'funnel pair, published protocol (LP)':44s} {'batch ms':>10s} {'step ms':>10s} {'share':>7s}")
+    for d, k in FUNNEL_PAIRS:
+        data = PairDataModule(dataset="cube", dim=d, transform=Funnels(pair=f"d{d}_w{k}"), batch_size=1024)
+        gen = torch.Generator().manual_seed(0)
+        data.sample_train(1024, gen)  # the funnels load
+        start = time.perf_counter()
+        for _ in range(draws):
+            data.sample_train(1024, gen)
+        batch = (time.perf_counter() - start) / draws
+        step = 1 / critic_only(funnels.cell_config(d, k), steps, task=funnels.TASK, extra=())
+        result[f"d{d}_w{k}"] = round(batch / step, 3)  # the batch's share of the step
+        print(f"{f'd {d}, K {k}':44s} {1000 * batch:10.2f} {1000 * step:10.2f} {batch / step:7.3f}")
+    print(json.dumps(result))
 
 
 def regularizers(steps: int, rounds: int) -> None:
@@ -257,6 +286,7 @@ def main() -> None:
     parser.add_argument("--regularizers", action="store_true", help="only: each regularizer's critic step against none")
     parser.add_argument("--trajectory", nargs=5, metavar=("PENALTY", "LAMBDA", "INIT", "SEED", "STEPS"),
                         help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
+    parser.add_argument("--funnels", action="store_true", help="only: a funnel pair's training batch against the critic step")
     parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
     parser.add_argument("--save", action="store_true",
                         help="with --trajectory: keep it in docs/results/plain_loop.json; with --regularizers --gan: in gan_speed.json")
@@ -279,6 +309,9 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     if args.breakdown:
         breakdown(steps["tiny"], rounds)
+        return
+    if args.funnels:
+        funnel_sampling(30 if args.quick else 300)
         return
     if args.regularizers and args.gan:
         gan_regularizers(20 if args.quick else 200, rounds, args.save)

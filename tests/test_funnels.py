@@ -150,3 +150,22 @@ def test_the_digits_pair_moves_real_images_and_needs_a_cube_larger_than_the_pixe
     assert (y - tight(y, GEN)).flatten(1).norm(dim=1).mean() < 1e-3
     dm = PairDataModule(dataset=digits, transform=wide, eval_size=1000, grad_size=100)
     assert dm.shape == (1, 16, 16) and dm.dataset == "digits" and dm.w1_exact[0] > 1.5
+
+
+@pytest.mark.parametrize("pair", ["d2_w256", "d32_w256", "d128_w256"])
+def test_searching_the_nearest_funnels_first_moves_every_point_as_searching_all(pair, monkeypatch):
+    """For K above PRUNE_ABOVE, a ray's end is looked for among the CANDIDATES funnels of
+    smallest lead, and among all only where those cannot be sure: the same points, to the
+    bit, as the search over every funnel, with all K searched for few rays."""
+    import lightning_wgan.data as data
+
+    d = int(pair[1:].split("_")[0])
+    x = torch.rand(4096, d, generator=torch.Generator().manual_seed(3)) * 5 - 2.5
+    funnels, searched = Funnels(pair=pair), []
+    catch = data.first_catch
+    monkeypatch.setattr(data, "first_catch", lambda *a: searched.append(a[0].shape) or catch(*a))
+    pruned = funnels(x, GEN)
+    monkeypatch.setattr(data, "PRUNE_ABOVE", 10**9)
+    full = funnels(x, GEN)
+    assert torch.equal(pruned, full)
+    assert searched[0] == (4096, data.CANDIDATES) and searched[1][0] < 0.05 * 4096 and searched[-1] == (4096, 256)
