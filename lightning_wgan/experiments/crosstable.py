@@ -109,7 +109,7 @@ def spread(values: list[float], digits: int = 3) -> str:
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return "never" if values else "-"
-    text = f"{statistics.mean(finite):.{digits}f}" + (f" ± {statistics.stdev(finite):.{digits}f}" if len(finite) > 1 else "")
+    text = family.num(statistics.mean(finite), digits) + (f" ± {family.num(statistics.stdev(finite), digits)}" if len(finite) > 1 else "")
     return text + (f" ({len(values) - len(finite)} never)" if len(finite) < len(values) else "")
 
 
