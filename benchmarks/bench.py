@@ -5,6 +5,7 @@
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
     python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
     python benchmarks/bench.py --regularizers --gan --save  # the same in GAN training (docs/results/gan_speed.json)
+    python benchmarks/bench.py --regularizers --pair d8_w16 --save  # on a funnel pair (docs/results/funnel_speed.json)
     python benchmarks/bench.py --funnels  # a funnel pair's training batch against the critic step that includes it
     python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
 
@@ -47,6 +48,7 @@ from lightning_wgan.networks import MLPCritic, MLPGenerator  # noqa: E402
 
 SIZES = {"toy": (512, 256), "tiny": (64, 64)}
 GAN_SPEED = REPO / "docs" / "results" / "gan_speed.json"  # --regularizers --gan --save: the cross-table reads it
+FUNNEL_SPEED = REPO / "docs" / "results" / "funnel_speed.json"  # --regularizers --pair P --save: the family report reads it
 
 
 def experiment(name: str, mode: str) -> ModuleType:
@@ -168,17 +170,20 @@ def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: boo
     return timer.rate
 
 
-def critic_only(config: str, steps: int, task: str = "conf/estimate/gaussian_scale.yaml", extra: Iterable[str] = (
-        "--data.dim", "32", "--model.critic.init_args.data_dim", "32", "--data.init_args.eval_size=1000")) -> float:
-    """Critic steps/s of a critic-only run: ``config`` (a file, or inline YAML) on top of
-    ``task`` with the regularizer benchmark's run arguments; by default its settings, d = 32."""
+EASY = ("conf/estimate/gaussian_scale.yaml", ("--data.dim", "32", "--model.critic.init_args.data_dim", "32",
+                                               "--data.init_args.eval_size=1000"))  # the regularizer benchmark's d = 32
+
+
+def critic_only(configs: Iterable[str], steps: int, extra: Iterable[str] = ()) -> float:
+    """Critic steps/s of a critic-only run of ``configs`` (files, or inline YAML), in
+    order, with the regularizer benchmark's run arguments."""
     timer = StepTimer(max(steps // 10, 5))
     run_args = experiment("benchmark", "--regularizers").RUN_ARGS
-    configs = [str(REPO / c) if c.endswith(".yaml") else c for c in (task, config)]
+    flags = [arg for c in configs for arg in ("--config", str(REPO / c) if c.endswith(".yaml") else c)]
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
-            args=["fit", "--config", configs[0], "--config", configs[1], *extra, "--critic_steps", str(steps + timer.warmup),
-                  *run_args, "--trainer.enable_model_summary=false", "--run_dir", str(Path(tmp) / "run")],
+            args=["fit", *flags, *extra, "--critic_steps", str(steps + timer.warmup), *run_args,
+                  "--trainer.enable_model_summary=false", "--run_dir", str(Path(tmp) / "run")],
             trainer_defaults={"callbacks": [timer]},
         )
     return timer.rate
@@ -205,26 +210,43 @@ def funnel_sampling(steps: int, draws: int = 20) -> None:
         for _ in range(draws):
             data.sample_train(1024, gen)
         batch = (time.perf_counter() - start) / draws
-        step = 1 / critic_only(funnels.cell_config(d, k), steps, task=funnels.TASK, extra=())
+        step = 1 / critic_only([funnels.TASK, funnels.cell_config(d, k)], steps)
         result[f"d{d}_w{k}"] = round(batch / step, 3)  # the batch's share of the step
         print(f"{f'd {d}, K {k}':44s} {1000 * batch:10.2f} {1000 * step:10.2f} {batch / step:7.3f}")
     print(json.dumps(result))
 
 
-def regularizers(steps: int, rounds: int) -> None:
-    """Each regularizer's critic step against none, side by side (alternating, medians)."""
+def regularizers(steps: int, rounds: int, pair: str | None = None, save: bool = False) -> None:
+    """Each regularizer's critic step against none, side by side (alternating, medians):
+    on the easy tasks' d = 32, or under the published protocol on the funnel ``pair``
+    (as the family grid trains there; with ``save`` kept in :data:`FUNNEL_SPEED`)."""
     result = {}
     bench = experiment("benchmark", "--regularizers")
-    print(f"{'critic steps/s, d = 32, critic-only':44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
-    none = f"{bench.REGULARIZER_DIR}/{bench.REGULARIZERS['none'][0]}"
-    for name, (config, _) in bench.REGULARIZERS.items():
+    if pair is None:
+        task, extra, where = [EASY[0]], EASY[1], "critic-only, d = 32"
+        cell: list[str] = []
+    else:
+        funnels = experiment("funnels", "--regularizers --pair")
+        d, k = (int(n) for n in pair[1:].split("_w"))
+        task, extra, where, cell = [funnels.TASK], (), f"funnel pair {pair}", [funnels.cell_config(d, k)]
+    print(f"{'critic steps/s, ' + where:44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
+    none = [*task, bench.regularizer_config("none"), *cell]
+    rates = []
+    for name in bench.REGULARIZERS:
         if name == "none":
             continue
-        with_it = f"{bench.REGULARIZER_DIR}/{config}"
-        t, p, r = median_ratio(lambda c=with_it: critic_only(c, steps), lambda: critic_only(none, steps), rounds)
+        with_it = [*task, bench.regularizer_config(name), *cell]
+        t, p, r = median_ratio(lambda c=with_it: critic_only(c, steps, extra), lambda: critic_only(none, steps, extra), rounds)
         result[name] = round(r, 3)
+        rates.append(p)
         print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
     print(json.dumps(result))
+    if save and pair is not None:
+        kept = json.loads(FUNNEL_SPEED.read_text()) if FUNNEL_SPEED.exists() else {}
+        kept[pair] = {"speed_vs_none": result, "none_steps_per_s": round(statistics.median(rates), 1), "rounds": rounds,
+                      "steps": steps, "threads": torch.get_num_threads(), "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:])}
+        FUNNEL_SPEED.write_text(json.dumps(kept, indent=1) + "\n")
+        print(f"kept in {FUNNEL_SPEED}")
 
 
 def gan_regularizers(steps: int, rounds: int, save: bool) -> None:
@@ -287,14 +309,17 @@ def main() -> None:
     parser.add_argument("--trajectory", nargs=5, metavar=("PENALTY", "LAMBDA", "INIT", "SEED", "STEPS"),
                         help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
     parser.add_argument("--funnels", action="store_true", help="only: a funnel pair's training batch against the critic step")
+    parser.add_argument("--pair", help="with --regularizers: under the published protocol on this funnel pair, e.g. d8_w16")
     parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
     parser.add_argument("--save", action="store_true",
                         help="with --trajectory: keep it in docs/results/plain_loop.json; with --regularizers --gan: in gan_speed.json")
     args = parser.parse_args()
-    if args.gan and not args.regularizers:
-        parser.error("--gan measures the regularizers in GAN training; give it with --regularizers")
-    if args.save and not (args.trajectory or args.gan):
-        parser.error("--save keeps a --trajectory run or a --regularizers --gan measurement; give one of them with it")
+    if (args.gan or args.pair) and not args.regularizers:
+        parser.error("--gan and --pair say where --regularizers measures; give them with --regularizers")
+    if args.gan and args.pair:
+        parser.error("--gan measures in GAN training, --pair on a funnel pair: give one of them")
+    if args.save and not (args.trajectory or args.gan or args.pair):
+        parser.error("--save keeps a --trajectory run, or a --regularizers --gan or --pair measurement; give one of them with it")
     if args.trajectory:
         penalty, lam, init, seed, generator_steps = args.trajectory
         reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps), args.save)
@@ -317,7 +342,7 @@ def main() -> None:
         gan_regularizers(20 if args.quick else 200, rounds, args.save)
         return
     if args.regularizers:
-        regularizers(50 if args.quick else 500, rounds)
+        regularizers(50 if args.quick else 500 if args.pair is None else 300, rounds, args.pair, args.save)
         return
     print(f"{'what':44s} {'template':>10s} {'plain':>10s} {'ratio':>7s}")
     for name, (width, batch) in SIZES.items():

@@ -29,6 +29,7 @@ The runs are rows of ``docs/results/family.jsonl``; the report is ``docs/results
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import defaultdict
@@ -285,6 +286,28 @@ def published_markdown(table: dict[tuple, dict[str, Any]], theirs: dict[tuple, d
     return "\n".join(lines) + "\n"
 
 
+def speed_markdown(path: Path) -> str:
+    """Each regularizer's critic steps/s against none measured side by side on funnel
+    pairs (``bench.py --regularizers --pair P --save``, kept in ``path``), one column a pair."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    lines = ["## Speed, measured side by side", ""]
+    if not kept:
+        how = "`python benchmarks/bench.py --regularizers --pair d8_w16 --save`"
+        return "\n".join([*lines, f"Not measured yet: {how} writes `{path.name}`.", ""])
+    pairs = sorted(kept, key=lambda p: tuple(int(n) for n in p[1:].split("_w")))
+    commands = sorted({kept[p]["command"] for p in pairs})
+    lines += [f"Critic steps/s of each regularizer over none's, the two alternating in one process ({kept[pairs[0]]['rounds']} "
+              f"rounds, medians; {kept[pairs[0]]['threads']} thread(s), as the runs have): " + "; ".join(f"`{c}`" for c in commands)
+              + ". none's critic steps/s in the last row.", "",
+              "| regularizer | " + " | ".join(pairs) + " |", "|---|" + "---|" * len(pairs)]
+    for name in ORDER:
+        if name != "none" and any(name in kept[p]["speed_vs_none"] for p in pairs):
+            lines.append(f"| {name} | " + " | ".join(f"{kept[p]['speed_vs_none'][name]:.2f}" if name in kept[p]["speed_vs_none"] else "-"
+                                                      for p in pairs) + " |")
+    lines.append("| none (steps/s) | " + " | ".join(f"{kept[p]['none_steps_per_s']:.0f}" for p in pairs) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def figure(table: dict[tuple, dict[str, Any]], theirs: dict[tuple, dict[str, float]], path: Path) -> None:
     """Cosine over the pairs (d, K), one row per regularizer: ours as colour and number,
     the best published solver's cosine on each pair in the bottom row."""
@@ -345,7 +368,8 @@ grid's {total} runs. The published protocol of Korotin, Kolesov and Burnaev (202
 (independent batches of 1024, Adam 2e-4 (0, 0.9), MLP critic d → max(2d, 128) →
 max(2d, 128) → 1, scores on 4096 held-out points of Q), except that every regularizer
 trains for the same {steps} critic steps. Speed: critic steps/s over those of the same
-pair and seed without a regularizer (two runs at a time on 2 cores, so ±20 %). The
+pair and seed without a regularizer (two runs at a time on 2 cores, so ±20 %; the last
+table measures it side by side). The
 cosine over the pairs is in `family.png`, the cosine over each run in
 `family_settling.png`.
 """
@@ -359,7 +383,8 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), steps=grid.steps)
     text += f"{run_time(rows, 'family', docs)}; one thread a run.\n" if rows else ""
-    (docs / "family.md").write_text(text + "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid))
+    text += "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid)
+    (docs / "family.md").write_text(text + "\n" + speed_markdown(docs / "funnel_speed.json"))
     figure(table, theirs, docs / "family.png")
     settling_figure(rows, docs / "family_settling.png")
     return table

@@ -45,3 +45,31 @@ def test_gan_speed_measures_each_regularizer_with_the_grids_configs_against_none
     kept = json.loads((tmp_path / "gan_speed.json").read_text())
     assert kept["speed_vs_none"] == {n: (0.5 if n == "alp" else 0.8) for n in names} and kept["none_steps_per_s"] == 10.0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-2]) == kept["speed_vs_none"]
+
+
+def test_funnel_speed_trains_each_regularizer_as_the_family_grid_does_and_keeps_each_pair(tmp_path, monkeypatch):
+    """--regularizers --pair: the family grid's configs for the pair (the task, the
+    regularizer, the pair and its critic), alternating with none; pairs kept side by side."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench
+
+    from lightning_wgan.experiments import funnels
+    from lightning_wgan.experiments.benchmark import regularizer_config
+
+    asked = []
+
+    def rate(configs, steps, extra=()):
+        asked.append(list(configs))
+        return 100.0 if configs[1] == regularizer_config("none") else 25.0 if configs[1] == regularizer_config("alp") else 50.0
+
+    monkeypatch.setattr(bench, "critic_only", rate)
+    monkeypatch.setattr(bench, "FUNNEL_SPEED", tmp_path / "funnel_speed.json")
+    for pair in ("d8_w16", "d128_w64"):
+        bench.regularizers(300, 1, pair, save=True)
+    names = [n for n in REGULARIZERS if n != "none"]
+    cell = funnels.cell_config(128, 64)
+    assert asked[-2 * len(names):] == [c for n in names for c in ([funnels.TASK, regularizer_config(n), cell],
+                                                                  [funnels.TASK, regularizer_config("none"), cell])]
+    kept = json.loads((tmp_path / "funnel_speed.json").read_text())
+    assert set(kept) == {"d8_w16", "d128_w64"} and kept["d8_w16"]["none_steps_per_s"] == 100.0
+    assert kept["d128_w64"]["speed_vs_none"] == {n: (0.25 if n == "alp" else 0.5) for n in names}

@@ -1,6 +1,7 @@
 """The family driver: its runs parse into the project's protocol on the right pairs, the
 λ rule and the report by hand on made-up runs, the --quick grid end to end (slow)."""
 
+import json
 import math
 
 import pytest
@@ -110,7 +111,16 @@ def test_the_report_by_hand(tmp_path):
     assert lp["settling"] == pytest.approx(0.8 - 0.6)  # last less the evaluation nearest step 30 000
     assert math.isnan(table[(2, 4, "none")]["settling"])  # no cosine in its history
     F.report(rows, tmp_path, F.FULL, tmp_path / "t.jsonl")
+    assert "Not measured yet: `python benchmarks/bench.py --regularizers --pair d8_w16 --save`" in (tmp_path / "family.md").read_text()
+    measured = {p: {"speed_vs_none": {"lp": r, "alp": r / 2}, "none_steps_per_s": n, "rounds": 3, "threads": 1,
+                    "command": f"python benchmarks/bench.py --regularizers --pair {p} --save"}
+                for p, r, n in (("d128_w64", 0.6, 20.0), ("d8_w16", 0.5, 150.0))}
+    (tmp_path / "funnel_speed.json").write_text(json.dumps(measured))
+    F.report(rows, tmp_path, F.FULL, tmp_path / "t.jsonl")
     text = (tmp_path / "family.md").read_text()
+    # the pairs in order of d, the regularizers in the family's order, none's own speed last
+    assert ("| regularizer | d8_w16 | d128_w64 |\n|---|---|---|\n| lp | 0.50 | 0.60 |\n| alp | 0.25 | 0.30 |\n"
+            "| none (steps/s) | 150 | 20 |") in text
     assert "| lp | 1: 0.400 (0.90), 2 pairs | **10: 0.700 (0.90), 2 pairs** | 100: 0.400 (0.90), 2 pairs |  | 10 |" in text
     assert "| gp | 1: - | 10: - | 100: - |  | not yet |" in text
     # published_metrics.csv, d 2, K 4, wgan-lp: cos 0.8176, l2 0.1708, estimate 0.8850 over true W1 0.8174
