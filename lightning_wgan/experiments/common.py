@@ -63,12 +63,13 @@ def drift(history: list[dict[str, float]], key: str = "grad_cos") -> float:
 def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None) -> str:
     """The runs' wall time, in all and on average (empty for no runs); with ``driver``,
     the plain loop's speed at the starts of its grid (:func:`record_machine`), from the
-    machines file in the report ``folder`` (none for a quick grid or a report elsewhere)."""
+    machines file in the report ``folder`` if given (none for a quick grid or a report
+    elsewhere)."""
     if not rows:
         return ""
     hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
     text = f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
-    speeds = [m["plain_loop_steps_per_s"] for m in read_machines((folder or RESULTS) / MACHINES.name) if m["driver"] == driver]
+    speeds = [m["plain_loop_steps_per_s"] for m in read_machines(folder / MACHINES.name) if m["driver"] == driver] if folder else []
     if speeds:
         text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, the runs' thread count) ran at "
                  f"{min(speeds):.1f}–{max(speeds):.1f} critic steps/s at the {len(speeds)} start(s) of this grid measured")
