@@ -169,3 +169,19 @@ def test_searching_the_nearest_funnels_first_moves_every_point_as_searching_all(
     full = funnels(x, GEN)
     assert torch.equal(pruned, full)
     assert searched[0] == (4096, data.CANDIDATES) and searched[1][0] < 0.05 * 4096 and searched[-1] == (4096, 256)
+
+
+@pytest.mark.parametrize("critic", ["dcgan", "mlp"])
+def test_both_critics_train_on_the_digits_pair_and_are_scored_against_its_known_gradient(tmp_path, critic):
+    """conf/estimate/funnels_digits.yaml with its DCGAN critic, and with the MLP critic its
+    comment names (on the images flattened): each trains and is scored on the pair's
+    exact W1 and optimal gradient in 256 dimensions."""
+    run = tmp_path / critic
+    mlp = ["--model.critic", "lightning_wgan.networks.MLPCritic", "--model.critic.data_dim", "256",
+           "--model.critic.width", "32"] if critic == "mlp" else ["--model.critic.init_args.width", "8"]
+    run_cli(run, "--critic_steps", "4", "--eval_every", "4", "--data.init_args.batch_size", "32", "--data.init_args.eval_size", "500",
+            "--data.init_args.grad_size", "100", *mlp, config=str(REPO / "conf/estimate/funnels_digits.yaml"), tiny=False)
+    summary = read_summary(run)
+    assert summary["w1_exact"] > 1.5 and summary["critic_steps"] == 4
+    assert -1.0 <= summary["grad_cos"] <= 1.0 and summary["grad_l2"] > 0
+    assert ("networks.MLPCritic" if critic == "mlp" else "networks.DCGANCritic") in (run / "config.yaml").read_text()
