@@ -29,7 +29,6 @@ The runs are rows of ``docs/results/family.jsonl``; the report is ``docs/results
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import defaultdict
@@ -44,7 +43,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
 from lightning_wgan.experiments.common import drift, driver_arguments, fill_benchmark_page, flow, places, record_machine, run_time  # noqa: E402
-from lightning_wgan.experiments.funnels import PUBLISHED, TASK, cell_config, cell_of, published  # noqa: E402
+from lightning_wgan.experiments.funnels import FUNNEL_SPEED, PUBLISHED, TASK, cell_config, cell_of, published, speed_markdown  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
 
@@ -286,28 +285,6 @@ def published_markdown(table: dict[tuple, dict[str, Any]], theirs: dict[tuple, d
     return "\n".join(lines) + "\n"
 
 
-def speed_markdown(path: Path) -> str:
-    """Each regularizer's critic steps/s against none measured side by side on funnel
-    pairs (``bench.py --regularizers --pair P --save``, kept in ``path``), one column a pair."""
-    kept = json.loads(path.read_text()) if path.exists() else {}
-    lines = ["## Speed, measured side by side", ""]
-    if not kept:
-        how = "`python benchmarks/bench.py --regularizers --pair d8_w16 --save`"
-        return "\n".join([*lines, f"Not measured yet: {how} writes `{path.name}`.", ""])
-    pairs = sorted(kept, key=lambda p: tuple(int(n) for n in p[1:].split("_w")))
-    commands = sorted({kept[p]["command"] for p in pairs})
-    lines += [f"Critic steps/s of each regularizer over none's, the two alternating in one process ({kept[pairs[0]]['rounds']} "
-              f"rounds, medians; {kept[pairs[0]]['threads']} thread(s), as the runs have): " + "; ".join(f"`{c}`" for c in commands)
-              + ". none's critic steps/s in the last row.", "",
-              "| regularizer | " + " | ".join(pairs) + " |", "|---|" + "---|" * len(pairs)]
-    for name in ORDER:
-        if name != "none" and any(name in kept[p]["speed_vs_none"] for p in pairs):
-            lines.append(f"| {name} | " + " | ".join(f"{kept[p]['speed_vs_none'][name]:.2f}" if name in kept[p]["speed_vs_none"] else "-"
-                                                      for p in pairs) + " |")
-    lines.append("| none (steps/s) | " + " | ".join(f"{kept[p]['none_steps_per_s']:.0f}" for p in pairs) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def figure(table: dict[tuple, dict[str, Any]], theirs: dict[tuple, dict[str, float]], path: Path) -> None:
     """Cosine over the pairs (d, K), one row per regularizer: ours as colour and number,
     the best published solver's cosine on each pair in the bottom row."""
@@ -384,7 +361,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), steps=grid.steps)
     text += f"{run_time(rows, 'family', docs)}; one thread a run.\n" if rows else ""
     text += "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid)
-    (docs / "family.md").write_text(text + "\n" + speed_markdown(docs / "funnel_speed.json"))
+    (docs / "family.md").write_text(text + "\n" + speed_markdown(docs / FUNNEL_SPEED, ORDER))
     figure(table, theirs, docs / "family.png")
     settling_figure(rows, docs / "family_settling.png")
     return table

@@ -20,9 +20,11 @@ puts each score next to the published one, pair by pair.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
 
 SWEEP = "published"
+FUNNEL_SPEED = "funnel_speed.json"  # bench.py --regularizers --pair P --save, in the report folder
 TASK = "conf/estimate/funnels.yaml"
 # method → (its regularizer config, the published protocol's settings for it, its name in published_metrics.csv)
 METHODS: dict[str, tuple[str, dict[str, Any], str | None]] = {
@@ -159,6 +162,29 @@ def markdown(table: dict[tuple, dict[str, float]], theirs: dict[tuple, dict[str,
     return "\n".join(lines) + "\n"
 
 
+def speed_markdown(path: Path, names: Iterable[str]) -> str:
+    """The critic steps/s of each regularizer of ``names`` against none, measured side by
+    side on funnel pairs (``bench.py --regularizers --pair P --save``, kept in ``path``),
+    one column a pair."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    lines = ["## Speed, measured side by side", ""]
+    if not kept:
+        how = "`python benchmarks/bench.py --regularizers --pair d8_w16 --save`"
+        return "\n".join([*lines, f"Not measured yet: {how} writes `{path.name}`.", ""])
+    pairs = sorted(kept, key=lambda p: tuple(int(n) for n in p[1:].split("_w")))
+    commands = sorted({kept[p]["command"] for p in pairs})
+    lines += [f"Critic steps/s of each regularizer over none's, the two alternating in one process ({kept[pairs[0]]['rounds']} "
+              f"rounds, medians; {kept[pairs[0]]['threads']} thread(s), as the runs have): " + "; ".join(f"`{c}`" for c in commands)
+              + ". none's critic steps/s in the last row.", "",
+              "| regularizer | " + " | ".join(pairs) + " |", "|---|" + "---|" * len(pairs)]
+    for name in names:
+        if name != "none" and any(name in kept[p]["speed_vs_none"] for p in pairs):
+            lines.append(f"| {name} | " + " | ".join(f"{kept[p]['speed_vs_none'][name]:.2f}" if name in kept[p]["speed_vs_none"] else "-"
+                                                      for p in pairs) + " |")
+    lines.append("| none (steps/s) | " + " | ".join(f"{kept[p]['none_steps_per_s']:.0f}" for p in pairs) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def figure(table: dict[tuple, dict[str, float]], theirs: dict[tuple, dict[str, float]], path: Path) -> None:
     """Cosine between ∇D and ∇f* over the pairs (d, then K), one panel per method: ours
     solid, published dashed."""
@@ -204,7 +230,7 @@ def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> 
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     head = HEADER.format(table=name, runs=len(rows), total=total)
     head += f"{run_time(rows, 'funnels', docs)}; one thread a run.\n" if rows else ""
-    (docs / "funnels.md").write_text(head + "\n" + markdown(table, theirs))
+    (docs / "funnels.md").write_text(head + "\n" + markdown(table, theirs) + "\n" + speed_markdown(docs / FUNNEL_SPEED, METHODS))
     figure(table, theirs, docs / "funnels.png")
     return table
 

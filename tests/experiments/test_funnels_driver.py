@@ -1,6 +1,7 @@
 """The funnel benchmark driver: its grid parses into the published protocol, its report
 by hand on made-up runs, the --quick grid end to end (slow)."""
 
+import json
 import math
 
 import pytest
@@ -70,6 +71,15 @@ def test_the_report_by_hand(tmp_path):
     assert "| none |" not in text and "| 8 | 64 | clip | 5000 | 0.100 (" in text and text.rstrip().endswith("| nan |")
     F.figure(table, F.published(), tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
+    # the speed measured side by side: the five methods' rows of bench.py's table, not the rest of the family's
+    (tmp_path / F.FUNNEL_SPEED).write_text(json.dumps({"d8_w16": {
+        "speed_vs_none": {"lp": 0.61, "alp": 0.3, "torchlip": 0.4}, "none_steps_per_s": 129.0, "rounds": 3, "threads": 1,
+        "command": "python benchmarks/bench.py --regularizers --pair d8_w16 --save"}}))
+    for r in rows:
+        r["summary"]["wall_time_s"] = 60.0
+    F.report(rows, tmp_path, 12, tmp_path / "t.jsonl")
+    text = (tmp_path / "funnels.md").read_text()
+    assert "| regularizer | d8_w16 |\n|---|---|\n| torchlip | 0.40 |\n| lp | 0.61 |\n| none (steps/s) | 129 |" in text
 
 
 def test_settling_is_the_change_over_the_second_half_of_a_run():
