@@ -16,6 +16,7 @@ The W1 benchmark, docs/benchmark.md (each driver fills its block of that page):
 - :mod:`.funnels`: the published funnel pairs under the published protocol;
 - :mod:`.family`: every regularizer on them under one protocol, λ chosen on pairs of our own;
 - :mod:`.strongest`: the strongest critic we can train, against the best published;
+- :mod:`.images`: every regularizer on the digits funnel pair, real images in 256 dimensions;
 - :mod:`.benchmark`: every regularizer on the easy tasks (translation, scaling, 1-D).
 
 Each keeps its runs as one table (:class:`lightning_wgan.sweep.RunTable`) under
