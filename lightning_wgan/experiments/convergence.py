@@ -126,6 +126,11 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
 RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--monitor=null", "--checkpoint.save_last=true"]
 
 
+def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
+    """(the grid's runs finished in ``table``, all its runs)."""
+    return len(collect(table, SWEEPS)), sum(len(expand(s)) for s in sweeps(grid).values())
+
+
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     """The grid in rounds of one data set and one seed (every penalty, λ, initialization
     and the clipping baseline, then the extension of those still falling), the
@@ -137,8 +142,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     long extension would otherwise leave the other cores idle for as long as it runs.
     The extensions queue, one round's at a time in order; the grid returns when the
     last one has finished."""
-    total = sum(len(expand(s)) for s in sweeps(grid).values())
-    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total, lambda: len(collect(table, SWEEPS))) as bar:
+    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", progress(table, grid)[1], lambda: progress(table, grid)[0]) as bar:
         extensions = []
         for dataset in grid.datasets:
             for seed in grid.seeds:

@@ -24,7 +24,7 @@ from typing import Any
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
 from lightning_wgan.experiments.common import driver_arguments, flow, places, record_machine
 from lightning_wgan.experiments.family import ORDER, gan_lambda
-from lightning_wgan.sweep import REPO, collect, run_sweep
+from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
 
 TASK = "conf/images/digits.yaml"
 LAST_EVALUATIONS = 4  # the final FID is the mean over these
@@ -42,6 +42,11 @@ FULL = Grid([n for n in ORDER if n != "none"], [0], [])
 QUICK = Grid(["lp", "torchlip"], [0], ["--generator_steps=20", "--eval_every=10", "--model.generator.init_args.width=8",
                                        "--model.critic.init_args.width=8"])
 RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--monitor=null"]
+
+
+def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
+    """(the grid's runs finished in ``table``, all its runs)."""
+    return len(collect(table, ["digits"])), len(grid.regularizers) * len(grid.seeds)
 
 
 def configs(name: str) -> list[str]:

@@ -179,10 +179,15 @@ def choose(rows: list[dict[str, Any]], name: str, grid: Grid) -> float | None:
     return max(values, key=lambda v: (statistics.mean(cos[v]), -v))
 
 
+def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
+    """(the grid's runs finished in ``table``, all its runs)."""
+    return len(collect(table, sweeps(grid))), total_runs(grid)
+
+
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     """The grid's sweeps in turn, under one progress bar."""
     args = run_args(grid)
-    with GridProgress("family", total_runs(grid), lambda: len(collect(table, sweeps(grid)))) as bar:
+    with GridProgress("family", total_runs(grid), lambda: progress(table, grid)[0]) as bar:
         def go(sweep_name: str, spec: dict[str, Any]) -> None:
             run_sweep(spec, runs / sweep_name, args, jobs=jobs, in_process=True, table=table.path, grid=bar)
 

@@ -100,6 +100,11 @@ def sweep(grid: Grid) -> dict[str, Any]:
             "parameters": {"config": {"values": configs}, "seed_everything": {"values": grid.seeds}}}
 
 
+def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
+    """(the grid's runs finished in ``table``, all its runs)."""
+    return len(collect(table, [SWEEP])), len(grid.cells) * len(METHODS) * len(grid.seeds)
+
+
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     run_sweep(sweep(grid), runs / SWEEP, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path)
 
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         record_machine(args, "funnels")
         run(grid, runs, table, args.jobs)
     rows = collect(table, [SWEEP])
-    report(rows, docs, len(grid.cells) * len(METHODS) * len(grid.seeds), table.path)
+    report(rows, docs, progress(table, grid)[1], table.path)
     print(f"results: {docs / 'funnels.md'} ({len(rows)} runs)")
     fill_benchmark_page(args, "funnels", docs / "funnels.md")
 

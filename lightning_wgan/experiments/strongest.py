@@ -106,11 +106,18 @@ def choose(rows: list[dict[str, Any]], grid: Grid) -> int | None:
     return max(range(len(grid.candidates)), key=lambda i: (statistics.mean(cos[i]), -i))
 
 
+def tuning_configs(grid: Grid) -> list[list[str]]:
+    return [c for candidate in grid.candidates for c in candidate.configs(grid.tuning, TUNING_SEED)]
+
+
+def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
+    """(the grid's runs finished in ``table``, all its runs)."""
+    return len(collect(table, ["tuning", "published"])), len(tuning_configs(grid)) + len(grid.cells)
+
+
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
-    args = [*RUN_ARGS, *grid.extra]
-    tuning = [c for candidate in grid.candidates for c in candidate.configs(grid.tuning, TUNING_SEED)]
-    total = len(tuning) + len(grid.cells)
-    with GridProgress("strongest", total, lambda: len(collect(table, ["tuning", "published"]))) as bar:
+    args, tuning = [*RUN_ARGS, *grid.extra], tuning_configs(grid)
+    with GridProgress("strongest", progress(table, grid)[1], lambda: progress(table, grid)[0]) as bar:
         run_sweep(sweep(tuning), runs / "tuning", args, jobs=jobs, in_process=True, table=table.path, grid=bar)
         chosen = choose(collect(table, ["tuning"]), grid)
         if chosen is not None:

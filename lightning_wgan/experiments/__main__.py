@@ -1,0 +1,40 @@
+"""Where the research grids stand: each grid's finished runs, of all its runs, from its
+table in docs/results/, and the command that continues it (finished runs are skipped).
+
+    python -m lightning_wgan.experiments
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from lightning_wgan.experiments.common import RESULTS
+from lightning_wgan.sweep import RunTable
+
+# The grids, GAN training first (docs/results.md), then the W1 benchmark (docs/benchmark.md).
+GRIDS = ["convergence", "digits", "funnels", "family", "strongest", "images", "benchmark"]
+
+
+def standing(results: Path = RESULTS) -> list[tuple[str, int, int]]:
+    """(grid, finished runs, all its runs) for each grid, from its table in ``results``."""
+    out = []
+    for name in GRIDS:
+        done, total = importlib.import_module(f"lightning_wgan.experiments.{name}").progress(RunTable(results / f"{name}.jsonl"))
+        out.append((name, done, total))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Where the research grids stand, and the commands that continue them.")
+    parser.add_argument("--results", default=str(RESULTS), help="the folder of the grids' tables")
+    args = parser.parse_args(argv)
+    print(f"{'grid':12s} {'done':>6s} {'of':>6s}  continue with")
+    for name, done, total in standing(Path(args.results)):
+        command = "finished" if done >= total else f"python -m lightning_wgan.experiments.{name}"
+        print(f"{name:12s} {done:6d} {total:6d}  {command}")
+
+
+if __name__ == "__main__":
+    main()

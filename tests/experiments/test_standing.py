@@ -1,0 +1,19 @@
+"""python -m lightning_wgan.experiments: each grid's finished runs of all its runs, from its table."""
+
+from lightning_wgan.experiments import __main__ as standing
+from lightning_wgan.experiments import digits, funnels
+from lightning_wgan.sweep import RunTable, expand, run_id
+
+
+def test_each_grid_says_how_much_is_done_of_all_and_what_continues_it(tmp_path, capsys, monkeypatch):
+    assert standing.standing(tmp_path) == [("convergence", 0, 169), ("digits", 0, 12), ("funnels", 0, 168), ("family", 0, 380),
+                                           ("strongest", 0, 56), ("images", 0, 26), ("benchmark", 0, 2040)]
+    params = expand(funnels.sweep(funnels.FULL))[0]
+    RunTable(tmp_path / "funnels.jsonl").put([{"sweep": funnels.SWEEP, "run": run_id(params), "finished": True, "params": params,
+                                               "summary": {}}])
+    assert ("funnels", 1, 168) in standing.standing(tmp_path)
+    monkeypatch.setattr(digits, "progress", lambda table: (12, 12))
+    standing.main(["--results", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "funnels           1    168  python -m lightning_wgan.experiments.funnels" in out
+    assert "digits           12     12  finished" in out
