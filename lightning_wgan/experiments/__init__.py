@@ -19,7 +19,8 @@ The W1 benchmark, docs/benchmark.md (each driver fills its block of that page):
 - :mod:`.images`: every regularizer on the digits funnel pair, real images in 256 dimensions;
 - :mod:`.benchmark`: every regularizer on the easy tasks (translation, scaling, 1-D).
 
-``python -m lightning_wgan.experiments`` says where each grid stands. Each keeps its runs as one table (:class:`lightning_wgan.sweep.RunTable`) under
+Each keeps its runs as one table (:class:`lightning_wgan.sweep.RunTable`) under
 ``docs/results/``; the runs' directories (checkpoints, logs) stay on the machine under
-``runs/experiments/``.
+``runs/experiments/``. ``python -m lightning_wgan.experiments`` says where each grid
+stands and what continues it.
 """
