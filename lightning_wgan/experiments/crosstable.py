@@ -109,7 +109,9 @@ def spread(values: list[float], digits: int = 3) -> str:
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return "never" if values else "-"
-    text = family.num(statistics.mean(finite), digits) + (f" ± {family.num(statistics.stdev(finite), digits)}" if len(finite) > 1 else "")
+    # scores as the family's tables print them (huge estimates in three figures); counts whole
+    show = (lambda v: f"{v:.0f}") if digits == 0 else (lambda v: family.num(v, digits))
+    text = show(statistics.mean(finite)) + (f" ± {show(statistics.stdev(finite))}" if len(finite) > 1 else "")
     return text + (f" ({len(values) - len(finite)} never)" if len(finite) < len(values) else "")
 
 
