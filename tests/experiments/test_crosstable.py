@@ -70,3 +70,8 @@ def test_a_correlation_needs_three_regularizers_and_its_interval_widens_with_ove
     # cosine is 0.9, 0.7 or 0.5 and its W1 1, 3 or 5; a at cosine 0.5 and W1 5 (1 draw in 16) gives ρ = -1, a at
     # 0.9 and 5 (1 in 16, more than the 5 % beyond each percentile) ρ = 0.5, the highest any draw reaches
     assert (rho, lo, hi, n) == (pytest.approx(-0.5), pytest.approx(-1.0), pytest.approx(0.5), 3)
+
+
+def test_steps_print_whole_and_huge_scores_in_three_figures():
+    assert X.spread([1500.0, 2500.0], 0) == "2000 ± 707" and X.spread([math.inf, 3000.0], 0) == "3000 (1 never)"
+    assert X.spread([5.5e6, 5.6e6]) == "5.55e+06 ± 7.07e+04" and X.spread([0.8, 0.9]) == "0.850 ± 0.071"
