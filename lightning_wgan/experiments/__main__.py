@@ -21,8 +21,8 @@ def standing(results: Path = RESULTS) -> list[tuple[str, int, int]]:
     """(grid, finished runs, all its runs) for each grid, from its table in ``results``."""
     out = []
     for name in GRIDS:
-        done, total = importlib.import_module(f"lightning_wgan.experiments.{name}").progress(RunTable(results / f"{name}.jsonl"))
-        out.append((name, done, total))
+        grid = importlib.import_module(f"lightning_wgan.experiments.{name}")
+        out.append((name, grid.finished_runs(RunTable(results / f"{name}.jsonl")), grid.total_runs()))
     return out
 
 

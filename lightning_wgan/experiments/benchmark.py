@@ -97,9 +97,14 @@ RUN_ARGS = ["--eval_every=1000000", "--model.critic_optimizer.init_args.lr=1e-3"
             "--trainer.enable_progress_bar=false", "--sample_plot=null", "--monitor=null", "--checkpoint.save_last=false"]
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, REGULARIZERS)), sum(len(expand(sweep(name, grid))) for name in REGULARIZERS)
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, REGULARIZERS))
+
+
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
+    return sum(len(expand(sweep(name, grid))) for name in REGULARIZERS)
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int, only: list[str] | None = None) -> None:

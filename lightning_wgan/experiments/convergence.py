@@ -126,9 +126,14 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
 RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--monitor=null", "--checkpoint.save_last=true"]
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, SWEEPS)), sum(len(expand(s)) for s in sweeps(grid).values())
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, SWEEPS))
+
+
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
+    return sum(len(expand(s)) for s in sweeps(grid).values())
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
@@ -142,7 +147,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     long extension would otherwise leave the other cores idle for as long as it runs.
     The extensions queue, one round's at a time in order; the grid returns when the
     last one has finished."""
-    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", progress(table, grid)[1], lambda: progress(table, grid)[0]) as bar:
+    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         extensions = []
         for dataset in grid.datasets:
             for seed in grid.seeds:
@@ -394,7 +399,7 @@ def reference_table(rows: list[dict[str, Any]], plain: dict[str, dict[str, dict[
 
 def status(rows: list[dict[str, Any]], results: Path | None = None) -> str:
     """How much of the full grid is done, and the command that continues it."""
-    total = sum(len(expand(s)) for s in sweeps(FULL).values())
+    total = total_runs()
     count: dict[tuple, int] = defaultdict(int)
     for r in rows:
         d = describe(r)

@@ -44,9 +44,14 @@ QUICK = Grid(["lp", "torchlip"], [0], ["--generator_steps=20", "--eval_every=10"
 RUN_ARGS = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--monitor=null"]
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, ["digits"])), len(grid.regularizers) * len(grid.seeds)
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, ["digits"]))
+
+
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
+    return len(grid.regularizers) * len(grid.seeds)
 
 
 def configs(name: str) -> list[str]:

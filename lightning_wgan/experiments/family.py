@@ -179,15 +179,15 @@ def choose(rows: list[dict[str, Any]], name: str, grid: Grid) -> float | None:
     return max(values, key=lambda v: (statistics.mean(cos[v]), -v))
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, sweeps(grid))), total_runs(grid)
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, sweeps(grid)))
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     """The grid's sweeps in turn, under one progress bar."""
     args = run_args(grid)
-    with GridProgress("family", total_runs(grid), lambda: progress(table, grid)[0]) as bar:
+    with GridProgress("family", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         def go(sweep_name: str, spec: dict[str, Any]) -> None:
             run_sweep(spec, runs / sweep_name, args, jobs=jobs, in_process=True, table=table.path, grid=bar)
 
@@ -206,7 +206,8 @@ def sweeps(grid: Grid) -> list[str]:
     return [f"{stage}-{name}" for name in grid.regularizers for stage in ("tuning", "published")]
 
 
-def total_runs(grid: Grid) -> int:
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
     tuning = sum(len(grid.values_of(n)) * len(grid.tuning) for n in grid.regularizers)
     return tuning + len(grid.regularizers) * len(grid.cells) * len(grid.seeds)
 

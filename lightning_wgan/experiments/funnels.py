@@ -100,9 +100,14 @@ def sweep(grid: Grid) -> dict[str, Any]:
             "parameters": {"config": {"values": configs}, "seed_everything": {"values": grid.seeds}}}
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, [SWEEP])), len(grid.cells) * len(METHODS) * len(grid.seeds)
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, [SWEEP]))
+
+
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
+    return len(grid.cells) * len(METHODS) * len(grid.seeds)
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
@@ -250,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         record_machine(args, "funnels")
         run(grid, runs, table, args.jobs)
     rows = collect(table, [SWEEP])
-    report(rows, docs, progress(table, grid)[1], table.path)
+    report(rows, docs, total_runs(grid), table.path)
     print(f"results: {docs / 'funnels.md'} ({len(rows)} runs)")
     fill_benchmark_page(args, "funnels", docs / "funnels.md")
 

@@ -98,13 +98,18 @@ def ready(name: str, lam: float | None) -> bool:
     return name not in family.VALUES or lam is not None
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, sweeps(grid))), len(grid.regularizers) * len(CRITICS)
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, sweeps(grid)))
+
+
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
+    return len(grid.regularizers) * len(CRITICS)
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int, tuning: RunTable) -> None:
-    with GridProgress("images", progress(table, grid)[1], lambda: progress(table, grid)[0]) as bar:
+    with GridProgress("images", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         for name in grid.regularizers:
             lam = value(name, grid, tuning)
             if ready(name, lam):
@@ -179,7 +184,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     table = summarize(rows)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     w1 = next((f"{e['w1_exact']:.3f}" for e in table.values()), "-")
-    text = HEADER.format(table=name, runs=len(rows), total=progress(RunTable(source), grid)[1], w1=w1)
+    text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), w1=w1)
     text += f"{run_time(rows, 'images', docs)}; one thread a run.\n" if rows else ""
     text += "\n" + markdown(table, grid)
     docs.mkdir(parents=True, exist_ok=True)
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         run(grid, runs, table, args.jobs, RunTable(args.family))
     rows = collect(table, sweeps(grid))
     report(rows, docs, grid, table.path)
-    print(f"results: {docs / 'images.md'} ({len(rows)} of {progress(table, grid)[1]} runs)")
+    print(f"results: {docs / 'images.md'} ({len(rows)} of {total_runs(grid)} runs)")
     fill_benchmark_page(args, "images", docs / "images.md")
 
 

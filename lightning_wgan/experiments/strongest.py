@@ -110,14 +110,19 @@ def tuning_configs(grid: Grid) -> list[list[str]]:
     return [c for candidate in grid.candidates for c in candidate.configs(grid.tuning, TUNING_SEED)]
 
 
-def progress(table: RunTable, grid: Grid = FULL) -> tuple[int, int]:
-    """(the grid's runs finished in ``table``, all its runs)."""
-    return len(collect(table, ["tuning", "published"])), len(tuning_configs(grid)) + len(grid.cells)
+def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
+    """The grid's runs finished in ``table``."""
+    return len(collect(table, ["tuning", "published"]))
+
+
+def total_runs(grid: Grid = FULL) -> int:
+    """All the grid's runs."""
+    return len(tuning_configs(grid)) + len(grid.cells)
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     args, tuning = [*RUN_ARGS, *grid.extra], tuning_configs(grid)
-    with GridProgress("strongest", progress(table, grid)[1], lambda: progress(table, grid)[0]) as bar:
+    with GridProgress("strongest", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         run_sweep(sweep(tuning), runs / "tuning", args, jobs=jobs, in_process=True, table=table.path, grid=bar)
         chosen = choose(collect(table, ["tuning"]), grid)
         if chosen is not None:

@@ -12,7 +12,7 @@ def test_each_grid_says_how_much_is_done_of_all_and_what_continues_it(tmp_path, 
     RunTable(tmp_path / "funnels.jsonl").put([{"sweep": funnels.SWEEP, "run": run_id(params), "finished": True, "params": params,
                                                "summary": {}}])
     assert ("funnels", 1, 168) in standing.standing(tmp_path)
-    monkeypatch.setattr(digits, "progress", lambda table: (12, 12))
+    monkeypatch.setattr(digits, "finished_runs", lambda table: 12)
     standing.main(["--results", str(tmp_path)])
     out = capsys.readouterr().out
     assert "funnels           1    168  python -m lightning_wgan.experiments.funnels" in out
