@@ -339,16 +339,17 @@ class Funnels(Transform):
         # all K only for the rays that those end later than half the lead of the nearest
         # funnel left out. The same formula on fewer funnels: the same end points, at a
         # fraction of the cost for large K.
-        to_funnel, rest = torch.full_like(f, torch.inf), torch.ones_like(f, dtype=torch.bool)
-        if len(biases) > PRUNE_ABOVE:
+        everyone = torch.arange(len(biases))
+        if len(biases) <= PRUNE_ABOVE:
+            to_funnel = first_catch(distance, along, f[:, None] - biases, everyone == k[:, None])
+        else:
             nearest, near = values.topk(CANDIDATES + 1, dim=1, largest=False)  # ascending
             searched = near[:, :-1]
             to_funnel = first_catch(distance.gather(1, searched), along.gather(1, searched), f[:, None] - biases[searched],
                                     searched == k[:, None])
             rest = torch.minimum(to_funnel, to_face) > (nearest[:, -1] - f) / 2
-        if rest.any():
-            everyone = torch.arange(len(biases)).expand(int(rest.sum()), -1)
-            to_funnel[rest] = first_catch(distance[rest], along[rest], f[rest, None] - biases, everyone == k[rest, None])
+            if rest.any():
+                to_funnel[rest] = first_catch(distance[rest], along[rest], f[rest, None] - biases, everyone == k[rest, None])
         end = radius.squeeze(1) + torch.minimum(to_funnel, to_face)  # ‖u - c_k‖
         t = radius.squeeze(1) / end
         moved = centres[k] + (t.pow(self.deg) * end)[:, None] * v
