@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -47,8 +48,7 @@ from lightning_wgan.metrics import exact_w1  # noqa: E402
 from lightning_wgan.networks import MLPCritic, MLPGenerator  # noqa: E402
 
 SIZES = {"toy": (512, 256), "tiny": (64, 64)}
-GAN_SPEED = REPO / "docs" / "results" / "gan_speed.json"  # --regularizers --gan --save: the cross-table reads it
-FUNNEL_SPEED = REPO / "docs" / "results" / "funnel_speed.json"  # --regularizers --pair P --save: the family report reads it
+RESULTS = REPO / "docs" / "results"  # where --save keeps a measurement, under the name its reader gives
 
 
 def experiment(name: str, mode: str) -> ModuleType:
@@ -219,7 +219,7 @@ def funnel_sampling(steps: int, draws: int = 20) -> None:
 def regularizers(steps: int, rounds: int, pair: str | None = None, save: bool = False) -> None:
     """Each regularizer's critic step against none, side by side (alternating, medians):
     on the easy tasks' d = 32, or under the published protocol on the funnel ``pair``
-    (as the family grid trains there; with ``save`` kept in :data:`FUNNEL_SPEED`)."""
+    (as the family grid trains there; with ``save`` kept in the file the funnel reports read)."""
     result = {}
     bench = experiment("benchmark", "--regularizers")
     if pair is None:
@@ -231,7 +231,7 @@ def regularizers(steps: int, rounds: int, pair: str | None = None, save: bool = 
         task, extra, where, cell = [funnels.TASK], (), f"funnel pair {pair}", [funnels.cell_config(d, k)]
     print(f"{'critic steps/s, ' + where:44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
     none = [*task, bench.regularizer_config("none"), *cell]
-    rates = []
+    rates: list[float] = []
     for name in bench.REGULARIZERS:
         if name == "none":
             continue
@@ -242,11 +242,19 @@ def regularizers(steps: int, rounds: int, pair: str | None = None, save: bool = 
         print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
     print(json.dumps(result))
     if save and pair is not None:
-        kept = json.loads(FUNNEL_SPEED.read_text()) if FUNNEL_SPEED.exists() else {}
-        kept[pair] = {"speed_vs_none": result, "none_steps_per_s": round(statistics.median(rates), 1), "rounds": rounds,
-                      "steps": steps, "threads": torch.get_num_threads(), "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:])}
-        FUNNEL_SPEED.write_text(json.dumps(kept, indent=1) + "\n")
-        print(f"kept in {FUNNEL_SPEED}")
+        path = RESULTS / funnels.FUNNEL_SPEED
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        kept[pair] = speed_record(result, rates, rounds, steps)
+        path.write_text(json.dumps(kept, indent=1) + "\n")
+        print(f"kept in {path}")
+
+
+def speed_record(result: dict[str, float], none_rates: list[float], rounds: int, steps: int) -> dict[str, Any]:
+    """What --save keeps of a side-by-side measurement: the ratios, none's median speed,
+    and how they were measured."""
+    return {"speed_vs_none": result, "none_steps_per_s": round(statistics.median(none_rates), 1), "rounds": rounds, "steps": steps,
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:])}
 
 
 def gan_regularizers(steps: int, rounds: int, save: bool) -> None:
@@ -255,20 +263,19 @@ def gan_regularizers(steps: int, rounds: int, save: bool) -> None:
     grid = experiment("convergence", "--regularizers --gan")
     none = grid.gan_configs("none")
     result: dict[str, float] = {}
-    rates: dict[str, float] = {}
+    rates: list[float] = []
     print(f"{'critic steps/s, GAN training, reference size':44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
     for name in ("gp", "lp", "clip", *grid.FAMILY):
         t, p, r = median_ratio(lambda c=grid.gan_configs(name): template(*SIZES["toy"], steps, monitor=False, configs=c),
                                lambda: template(*SIZES["toy"], steps, monitor=False, configs=none), rounds)
-        result[name], rates[name] = round(r, 3), p
+        result[name] = round(r, 3)
+        rates.append(p)
         print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
     print(json.dumps(result))
     if save:
-        record = {"speed_vs_none": result, "none_steps_per_s": round(statistics.median(rates.values()), 1),
-                  "threads": torch.get_num_threads(), "torch": torch.__version__, "rounds": rounds, "steps": steps,
-                  "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:])}
-        GAN_SPEED.write_text(json.dumps(record, indent=1) + "\n")
-        print(f"kept in {GAN_SPEED}")
+        path = RESULTS / experiment("crosstable", "--regularizers --gan --save").GAN_SPEED
+        path.write_text(json.dumps(speed_record(result, rates, rounds, steps), indent=1) + "\n")
+        print(f"kept in {path}")
 
 
 def median_ratio(fa, fb, rounds: int) -> tuple[float, float, float]:
@@ -312,7 +319,7 @@ def main() -> None:
     parser.add_argument("--pair", help="with --regularizers: under the published protocol on this funnel pair, e.g. d8_w16")
     parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
     parser.add_argument("--save", action="store_true",
-                        help="with --trajectory: keep it in docs/results/plain_loop.json; with --regularizers --gan: in gan_speed.json")
+                        help="keep a --trajectory, or a --regularizers --gan or --pair measurement, in docs/results/")
     args = parser.parse_args()
     if (args.gan or args.pair) and not args.regularizers:
         parser.error("--gan and --pair say where --regularizers measures; give them with --regularizers")

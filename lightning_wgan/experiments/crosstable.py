@@ -42,6 +42,7 @@ from lightning_wgan.sweep import RunTable, collect  # noqa: E402
 
 NAMES = {"GP": "gp", "LP": "lp"}  # the convergence grid's names for them → the family's
 DRAWS = 2000  # bootstrap draws
+GAN_SPEED = "gan_speed.json"  # in docs/results/: bench.py --regularizers --gan --save writes it
 
 
 def critics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
@@ -191,7 +192,7 @@ def load_speed(path: Path) -> tuple[dict[str, float], str]:
 
 
 def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], results: Path, sources: tuple[Path, ...],
-           image_rows: list[dict[str, Any]] | None = None, speed_path: Path = RESULTS / "gan_speed.json") -> str:
+           image_rows: list[dict[str, Any]] | None = None, speed_path: Path = RESULTS / GAN_SPEED) -> str:
     critic, gan = critics(family_rows), {**generators(gan_rows), **images(image_rows or [])}
     speed, how = load_speed(speed_path)
     head = HEADER.format(family=sources[0].name, convergence=sources[1].name, digits=sources[-1].name,
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--family", default=str(RESULTS / "family.jsonl"), help="the family grid's table")
     parser.add_argument("--convergence", default=str(RESULTS / "convergence.jsonl"), help="the GAN grid's table")
     parser.add_argument("--digits", default=str(RESULTS / "digits.jsonl"), help="the digits grid's table")
-    parser.add_argument("--speed", default=str(RESULTS / "gan_speed.json"), help="bench.py --regularizers --gan --save's ratios")
+    parser.add_argument("--speed", default=str(RESULTS / GAN_SPEED), help="bench.py --regularizers --gan --save's ratios")
     parser.add_argument("--results", default=str(RESULTS), help="where crosstable.md and .png go")
     args = parser.parse_args(argv)
     sources = Path(args.family), Path(args.convergence), Path(args.digits)

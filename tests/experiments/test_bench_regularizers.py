@@ -36,7 +36,7 @@ def test_gan_speed_measures_each_regularizer_with_the_grids_configs_against_none
         return 10.0 if configs == convergence.gan_configs("none") else 5.0 if "conf/regularizers/alp.yaml" in configs else 8.0
 
     monkeypatch.setattr(bench, "template", rate)
-    monkeypatch.setattr(bench, "GAN_SPEED", tmp_path / "gan_speed.json")
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
     bench.gan_regularizers(200, 1, save=True)
     names = ["gp", "lp", "clip", *convergence.FAMILY]
     assert [a[3] for a in asked] == [c for n in names for c in (convergence.gan_configs(n), convergence.gan_configs("none"))]
@@ -63,7 +63,7 @@ def test_funnel_speed_trains_each_regularizer_as_the_family_grid_does_and_keeps_
         return 100.0 if configs[1] == regularizer_config("none") else 25.0 if configs[1] == regularizer_config("alp") else 50.0
 
     monkeypatch.setattr(bench, "critic_only", rate)
-    monkeypatch.setattr(bench, "FUNNEL_SPEED", tmp_path / "funnel_speed.json")
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
     for pair in ("d8_w16", "d128_w64"):
         bench.regularizers(300, 1, pair, save=True)
     names = [n for n in REGULARIZERS if n != "none"]
