@@ -179,6 +179,12 @@ def choose(rows: list[dict[str, Any]], name: str, grid: Grid) -> float | None:
     return max(values, key=lambda v: (statistics.mean(cos[v]), -v))
 
 
+def ready(name: str, value: float | None) -> bool:
+    """Whether ``name`` can train on pairs it is scored on: once its value is chosen, or
+    at once if it has no hyperparameter."""
+    return name not in VALUES or value is not None
+
+
 def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
     """The grid's runs finished in ``table``."""
     return len(collect(table, sweeps(grid)))
@@ -198,7 +204,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
             for name in grid.regularizers:
                 go(f"tuning-{name}", tuning_sweep(name, grid))  # nothing to do the second time
                 value = choose(collect(table, [f"tuning-{name}"]), name, grid)
-                if name not in VALUES or value is not None:
+                if ready(name, value):
                     go(f"published-{name}", published_sweep(name, grid, value, seeds))
 
 

@@ -93,11 +93,6 @@ def sweep(name: str, lam: float | None) -> dict[str, Any]:
     return {"program": "train.py", "method": "grid", "parameters": parameters}
 
 
-def ready(name: str, lam: float | None) -> bool:
-    """A regularizer runs once its λ is chosen, or at once if it has none."""
-    return name not in family.VALUES or lam is not None
-
-
 def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
     """The grid's runs finished in ``table``."""
     return len(collect(table, sweeps(grid)))
@@ -112,7 +107,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int, tuning: RunTable) ->
     with GridProgress("images", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         for name in grid.regularizers:
             lam = value(name, grid, tuning)
-            if ready(name, lam):
+            if family.ready(name, lam):
                 run_sweep(sweep(name, lam), runs / f"images-{name}", [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True,
                           table=table.path, grid=bar)
 
