@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,21 +98,20 @@ RUN_ARGS = ["--eval_every=1000000", "--model.critic_optimizer.init_args.lr=1e-3"
             "--trainer.enable_progress_bar=false", "--sample_plot=null", "--monitor=null", "--checkpoint.save_last=false"]
 
 
-def finished_runs(table: RunTable, grid: Grid = FULL) -> int:
-    """The grid's runs finished in ``table``."""
-    return len(collect(table, REGULARIZERS))
+def finished_runs(table: RunTable, grid: Grid = FULL, names: Iterable[str] = REGULARIZERS) -> int:
+    """The grid's runs finished in ``table`` (of the regularizers ``names``)."""
+    return len(collect(table, names))
 
 
-def total_runs(grid: Grid = FULL) -> int:
-    """All the grid's runs."""
-    return sum(len(expand(sweep(name, grid))) for name in REGULARIZERS)
+def total_runs(grid: Grid = FULL, names: Iterable[str] = REGULARIZERS) -> int:
+    """All the grid's runs (of the regularizers ``names``)."""
+    return sum(len(expand(sweep(name, grid))) for name in names)
 
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int, only: list[str] | None = None) -> None:
     """A sweep per regularizer in turn, under one progress bar."""
     names = only or list(REGULARIZERS)
-    total = sum(len(expand(sweep(name, grid))) for name in names)
-    with GridProgress("benchmark", total, lambda: len(collect(table, names))) as bar:
+    with GridProgress("benchmark", total_runs(grid, names), lambda: finished_runs(table, grid, names)) as bar:
         for name in names:
             run_sweep(sweep(name, grid), runs / name, RUN_ARGS, jobs=jobs, in_process=True, table=table.path, grid=bar)
 
