@@ -138,7 +138,10 @@ def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str
     lines += ["", "| data set | regularizers | Spearman ρ (cosine, quality / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
     for ds in datasets:
         rho, lo, hi, n = rank_correlation(critic, {name: g for (d, name), g in gan.items() if d == ds})
-        lines.append(f"| {ds} | {n} | {rho:+.2f} | {lo:+.2f} to {hi:+.2f} |")
+        if math.isnan(rho):  # a rank correlation of two points is ±1 whatever they are
+            lines.append(f"| {ds} | {n} | - (needs 3 regularizers with both) | - |")
+        else:
+            lines.append(f"| {ds} | {n} | {rho:+.2f} | {lo:+.2f} to {hi:+.2f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -59,6 +59,8 @@ def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlatio
     assert "| spectral | - | 0.200 ± 0.000 | 1.00 ± 0.00 | 9.10 ± 0.10 | never | - | - | - |" in text  # not measured: -
     assert "not measured yet" in X.report(family_rows, gan_rows, tmp_path, (tmp_path / "f", tmp_path / "c"), [], tmp_path / "no.json")
     assert "| clip | 0.01 |" in text and "| 8gaussians | 4 | -1.00 | -1.00 to -1.00 |" in text
+    two = X.markdown(critic, {("8gaussians", n): gan[("8gaussians", n)] for n in ("lp", "alp")})
+    assert "| 8gaussians | 2 | - (needs 3 regularizers with both) | - |" in two and "nan" not in two
     assert (tmp_path / "crosstable.png").stat().st_size > 10_000
 
 
