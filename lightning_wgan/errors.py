@@ -42,12 +42,27 @@ def condense(message: str) -> str:
     value = re.search(r"val='([^']*)'|Given value: (.+)", message)
     given = got.group(2).strip() if got else next((g for g in value.groups() if g), "?").strip() if value else "?"
     allowed = ALLOWED.get(flag)
-    if allowed is None and got:
-        expected = got.group(1)
-        literal = re.fullmatch(r"typing\.Literal\[(.+)\]", expected)
-        cls = re.fullmatch(r"<class '([^']+)'>", expected)
-        allowed = f"one of {literal.group(1)}" if literal else f"a value of type {cls.group(1)}" if cls else expected
+    if allowed is None:
+        # A Union (e.g. the Trainer's precision) lists one "Expected a" per member.
+        allowed = describe_types(re.findall(r"Expected a (.+?)(?:\. Got value|\n|$)", message))
     return f"--{flag}: {given!r} is not valid; expected {allowed or 'see --help'}"
+
+
+def describe_types(expected: list[str]) -> str | None:
+    """jsonargparse's "Expected a ..." lines, one per member of a Union, as one phrase:
+    the literal values merged (the Trainer's precision admits both 16 and '16'), then the
+    other types."""
+    values: list[str] = []
+    kinds: list[str] = []
+    for e in expected:
+        literal = re.fullmatch(r"typing\.Literal\[(.+)\]", e)
+        cls = re.fullmatch(r"<class '([^']+)'>", e)
+        if literal:
+            values += [v.strip().strip("'\"") for v in literal.group(1).split(",")]
+        else:
+            kinds.append("null" if cls and cls.group(1) == "NoneType" else f"a value of type {cls.group(1)}" if cls else e)
+    parts = ([f"one of {', '.join(dict.fromkeys(values))}"] if values else []) + list(dict.fromkeys(kinds))
+    return " or ".join(parts) or None
 
 
 class ArgumentParser(LightningArgumentParser):

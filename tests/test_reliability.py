@@ -108,10 +108,13 @@ BAD_INPUTS = [
     (["--model.penalty", "Foo"], "--model.penalty: 'Foo' is not valid; expected LipschitzPenalty, GradientPenalty"),
     (["--model.sampler", "Bar"], "--model.sampler: 'Bar' is not valid; expected Interpolates"),
     (["--model.sampler", "lightning_wgan.samplers.Perturbed", "--model.sampler.around", "middle"],
-     "--model.sampler.around: 'middle' is not valid; expected one of 'real', 'fake', 'both'"),
+     "--model.sampler.around: 'middle' is not valid; expected one of real, fake, both"),
     (["--data.dataset", "moons"], "unknown dataset 'moons'; choose one of 8gaussians, 25gaussians, swissroll, gaussian"),
     (["--data.batch_size", "0"], "batch_size must be >= 1, got 0"),
     (["--data.batch_size", "many"], "--data.batch_size: 'many' is not valid; expected a value of type int"),
+    # A Union of literals (the Trainer's): every value it admits, once, and None as null.
+    (["--trainer.precision", "8"], "--trainer.precision: '8' is not valid; expected one of 64, 32, 16, transformer-engine,"),
+    (["--model.penalty.weight", "abc"], "--model.penalty.weight: 'abc' is not valid; expected a value of type float or null"),
     (["--model.critic", "tests.helpers.BatchNormCritic"], "the critic has BatchNorm (critic.net.1)"),
     (["--ckpt_path", "nowhere.ckpt"], "--ckpt_path nowhere.ckpt: no checkpoint at nowhere.ckpt"),
     (["--ckpt_path", "corrupt.ckpt"], "--ckpt_path corrupt.ckpt: corrupt.ckpt is not a readable checkpoint"),
@@ -170,3 +173,13 @@ def test_the_last_checkpoint_holds_the_final_state(tmp_path, mode):
     critic = {k.removeprefix("critic."): v for k, v in ckpt["state_dict"].items() if k.startswith("critic.")}
     assert all(torch.equal(v, cli.model.critic.state_dict()[k]) for k, v in critic.items()) and critic
     assert ckpt["wgan"]["critic_steps"] == read_summary(run)["critic_steps"]
+
+
+def test_a_union_of_literals_lists_each_allowed_value_once():
+    from lightning_wgan.errors import describe_types
+
+    expected = ["typing.Literal[64, 32, 16]", "typing.Literal['16-mixed', 'bf16-mixed']", "typing.Literal['64', '32', '16', 'bf16']",
+                "<class 'NoneType'>"]
+    assert describe_types(expected) == "one of 64, 32, 16, 16-mixed, bf16-mixed, bf16 or null"
+    assert describe_types(["<class 'float'>", "<class 'NoneType'>"]) == "a value of type float or null"
+    assert describe_types([]) is None
