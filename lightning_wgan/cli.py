@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 import yaml
 from jsonargparse import Namespace
 from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.accelerators import AcceleratorRegistry
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 from pytorch_lightning.loggers import WandbLogger
@@ -90,6 +91,22 @@ def check_ckpt_path(ckpt_path: str | None, run_dir: Path | None) -> None:
         raise SystemExit(f"error: --ckpt_path {ckpt_path}: no checkpoint at {path}")
     if (problem := unreadable_checkpoint(path)) is not None:
         raise SystemExit(f"error: --ckpt_path {ckpt_path}: {path} is not a readable checkpoint ({problem})")
+
+
+def check_accelerator(accelerator: Any) -> None:
+    """Refuse an accelerator this machine lacks, or a name Lightning does not know, by the
+    flag (Lightning's own errors come later, and for ``tpu`` as a traceback)."""
+    if not isinstance(accelerator, str) or accelerator == "auto":
+        return  # "auto", or an Accelerator instance a config built
+    here = sorted(n for n in AcceleratorRegistry.available_accelerators() if AcceleratorRegistry[n]["accelerator"].is_available())
+    names = ("cuda", "mps") if accelerator == "gpu" else (accelerator,)  # Lightning's "gpu" is either
+    if not any(n in here for n in names):
+        known = accelerator == "gpu" or accelerator in AcceleratorRegistry
+        raise SystemExit(
+            f"error: --trainer.accelerator {accelerator}: "
+            + ("this machine has none" if known else "not an accelerator Lightning knows")
+            + f"; available here: auto, {', '.join(here)}"
+        )
 
 
 def _import(class_path: str) -> Any:
@@ -178,6 +195,7 @@ class WGANCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         cfg = self.subcommand_config(self.config)
+        check_accelerator(cfg.trainer.accelerator)
         critic_only = issubclass(_import(cfg.model.class_path), CriticEstimator)
         length = "critic_steps" if critic_only else "generator_steps"
         if cfg[length] is None:

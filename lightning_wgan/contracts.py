@@ -22,6 +22,10 @@ contracts are stated and enforced (the README's "Extending" points here).
   sampler and critic are checked against it), ``noise_floor`` and ``noise_floor_sd``
   (logged), ``paired`` (bool). A critic-only run needs ``w1_exact``: (value, standard
   error).
+- **optimizers**: ``generator_optimizer`` and ``critic_optimizer`` are factories that
+  build a ``torch.optim.Optimizer`` from a network's parameters; each is built once at
+  start-up (:func:`check_optimizers`), so that a bad setting (a negative learning rate,
+  a beta outside [0, 1)) stops the run before its directory exists.
 - **feature network** (FID, KID): an ``nn.Module`` that maps images in [-1, 1], shape
   ``(n, C, H, W)``, to features of shape ``(n, k)`` (:func:`check_features`).
 
@@ -41,7 +45,7 @@ from lightning_wgan.errors import ContractError
 from lightning_wgan.penalties import Penalty
 from lightning_wgan.samplers import Sampler
 
-__all__ = ["ContractError", "check", "check_features", "conform_critic", "one_score_per_sample"]
+__all__ = ["ContractError", "check", "check_features", "check_optimizers", "conform_critic", "one_score_per_sample"]
 
 
 def one_score_per_sample(critic: nn.Module, args: tuple[Any, ...], scores: Any) -> Tensor | None:
@@ -158,6 +162,20 @@ def check_shapes(generator: nn.Module | None, critic: nn.Module, sampler: Sample
             net.train(training)
 
 
+def check_optimizers(model: Any, critic_only: bool) -> None:
+    """Builds each optimizer once on its network's parameters and drops it: the
+    optimizers' own checks (torch's) then run before anything is written."""
+    networks = {"critic": model.critic} if critic_only else {"generator": model.generator, "critic": model.critic}
+    for name, network in networks.items():
+        factory = getattr(model, f"{name}_optimizer")
+        try:
+            optimizer = factory(network.parameters())
+        except (ValueError, TypeError) as err:
+            raise ContractError(f"--model.{name}_optimizer: {err}") from None
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ContractError(f"--model.{name}_optimizer must build a torch.optim.Optimizer, got {type(optimizer).__name__}")
+
+
 def check(model: Any, datamodule: Any) -> None:
     """Every contract of a run: ``model`` (a WGAN or CriticEstimator) and its data."""
     critic_only = getattr(model, "generator", None) is None
@@ -168,6 +186,7 @@ def check(model: Any, datamodule: Any) -> None:
     check_sampler(model.sampler)
     if model.penalty is not None:
         model.penalty.check_critic(model.critic)
+    check_optimizers(model, critic_only)
     check_data(datamodule, critic_only)
     shape = getattr(datamodule, "shape", None)
     if shape is not None:

@@ -38,6 +38,10 @@ def condense(message: str) -> str:
     if not keys:
         return " ".join(message.split())
     flag = ".".join(k for k in ".".join(keys).split(".") if k != "init_args")
+    if not re.search(r"Expected a |Given value|val='", message):
+        # Not a bad value but the parser's own reason (e.g. a --config file that does not exist).
+        reason = re.split(r'Parser key "[^"]+":', message)[-1]
+        return f"--{flag}: {' '.join(reason.split())}"
     got = re.search(r"Expected a (.+?)\. Got value: (.+)", message)
     value = re.search(r"val='([^']*)'|Given value: (.+)", message)
     given = got.group(2).strip() if got else next((g for g in value.groups() if g), "?").strip() if value else "?"

@@ -122,6 +122,14 @@ BAD_INPUTS = [
     (["--generator_steps", "0"], "--generator_steps must be >= 1, got 0"),
     (["--eval_every", "0"], "--eval_every must be >= 1, got 0"),
     (["--trainer.max_steps", "10"], "set the run length with --generator_steps instead"),
+    (["--config", "nope.yaml"], "--config: File does not exist:"),
+    # The optimizers' own checks (torch's), by the flag, before the run directory exists.
+    (["--model.critic_optimizer.init_args.lr=-1"], "error: --model.critic_optimizer: Invalid learning rate: -1.0"),
+    (["--model.generator_optimizer.init_args.betas=[0.5,1.5]"],
+     "error: --model.generator_optimizer: Invalid beta parameter at index 1: 1.5"),
+    # An accelerator this machine lacks (no machine here has a TPU) or one Lightning does not know.
+    (["--trainer.accelerator", "tpu"], "error: --trainer.accelerator tpu: this machine has none; available here: auto, cpu"),
+    (["--trainer.accelerator", "foo"], "error: --trainer.accelerator foo: not an accelerator Lightning knows"),
 ]
 
 
