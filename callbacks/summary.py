@@ -47,6 +47,7 @@ class Summary(pl.Callback):
         self._start: float | None = None
         self._training: dict[str, float] = {}  # start, steps at start, evaluation time, end
         self.finished = False  # whether the fit ran to its last step
+        self._plotted: list[dict[str, float]] | None = None  # the history curves.png shows
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._training = {"start": time.perf_counter(), "steps": getattr(pl_module, "critic_steps", 0), "eval_s": 0.0}
@@ -118,8 +119,10 @@ class Summary(pl.Callback):
         path = self.path(trainer)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, summary)
-        unit = "generator step" if getattr(pl_module, "generator", None) is not None else "critic step"
-        plot_history(self.history, path.with_name("curves.png"), unit)
+        if self.history != self._plotted:  # the end of a fit rewrites the summary, not the figure
+            unit = "generator step" if getattr(pl_module, "generator", None) is not None else "critic step"
+            plot_history(self.history, path.with_name("curves.png"), unit)
+            self._plotted = [dict(h) for h in self.history]
 
     def state_dict(self) -> dict[str, Any]:
         return {"wall_time_s": self.elapsed(), "history": self.history}

@@ -126,6 +126,7 @@ def test_bad_gradient_clip_val(clip, tmp_path):
         run_cli(tmp_path / "run", "--model.gradient_clip_val", str(clip))
 
 
+@pytest.mark.slow  # a minute: five short fits in a subprocess; run before each CUDA session
 def test_gpu_check_script_runs_its_cpu_part():
     """tests/gpu/check.py must not rot between CUDA sessions: its CPU part runs here."""
     import subprocess

@@ -20,6 +20,7 @@ def clean_env(home) -> dict[str, str]:
 KEYS = {"template_vs_plain_toy", "template_vs_plain_tiny", "lp_vs_none", "gp_vs_none", "w1_seconds_n2000", "peak_rss_mb"}
 
 
+@pytest.mark.slow  # a minute of subprocess runs; the template-equals-plain-loop test stays in CI
 def test_quick_benchmark_prints_a_table_and_the_json_line(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench.py"), "--quick"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=600, env=clean_env(tmp_path))

@@ -15,7 +15,8 @@ from lightning_wgan.metrics import exact_w1
 pytestmark = pytest.mark.xdist_group("ddp")
 
 
-@pytest.mark.parametrize("regularizer", [None, "alp", "spectral_norm"])
+# ALP (its random directions drawn on each rank) is slow-marked: the DDP tests share one worker.
+@pytest.mark.parametrize("regularizer", [None, pytest.param("alp", marks=pytest.mark.slow), "spectral_norm"])
 def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path, regularizer):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
@@ -56,6 +57,7 @@ def test_two_process_fit_keeps_ranks_identical_and_gathers_w1(tmp_path, regulari
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow  # a minute on two processes; the W1 tests above keep DDP's gathering in CI
 def test_two_process_fid_is_the_fid_of_both_processes_images(tmp_path):
     from torchmetrics.image.fid import FrechetInceptionDistance
 

@@ -50,12 +50,14 @@ TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=
         "--sample_plot=null"]
 
 
-def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
-    """A finished run continued from its checkpoint, or run again from its start (a run
-    whose directory is not on this machine, as in a fresh clone: the table is all there
-    is of it), or a continuation interrupted part-way and asked for again, evaluates
-    exactly as one given the longer length from the start. The table keeps the shorter
-    run's row until the continuation has finished."""
+@pytest.mark.parametrize("case", ["resumed", "cloned", "cut"])
+def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch, case):
+    """A finished run continued from its checkpoint (resumed), or run again from its
+    start (cloned: a run whose directory is not on this machine, as in a fresh clone: the
+    table is all there is of it), or a continuation interrupted part-way and asked for
+    again (cut), evaluates exactly as one given the longer length from the start. The
+    table keeps the shorter run's row until the continuation has finished. (One case a
+    test, so that the three run side by side.)"""
     import os
 
     from lightning_wgan.cli import WGANCLI
@@ -73,24 +75,27 @@ def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch):
     def history(sweep):
         return [(h["step"], h["w1_exact"]) for h in table.read()[(sweep, run_id(params))]["summary"]["history"]]
 
-    for sweep, steps in (("straight", 12), ("resumed", 6), ("cloned", 6), ("cut", 6)):
-        train(sweep, steps)
-    assert history("resumed") == history("straight")[:2]
-    C.go_on(runs, table, "resumed", params, 12, ["--no_such_option=1"], env)  # a continuation that fails at once
-    assert history("resumed") == history("straight")[:2]  # leaves the row as it was
-    shutil.rmtree(runs / "cloned")  # the run of an earlier session: its row is all there is of it
-    # A continuation cut short at step 9 of 12: its checkpoint is at step 9, its row still the finished 6-step run's.
-    six = table.read()[("cut", run_id(params))]
-    C.go_on(runs, table, "cut", params, 9, TINY, env)
-    table.put([six])
-    (runs / "cut" / run_id(params) / "summary.json").write_text('{"finished": false}')
-    for sweep in ("resumed", "cloned", "cut"):
-        C.go_on(runs, table, sweep, params, 12, TINY, env)
-        assert history(sweep) == history("straight"), sweep
-        assert (runs / sweep / run_id(params) / "checkpoints" / "last.ckpt").exists()
-    log = {sweep: (runs / sweep / run_id(params) / "output.log").read_text() for sweep in ("resumed", "cloned", "cut")}
-    assert "Restored all states from the checkpoint" in log["resumed"] and log["cut"].count("Restored all states") == 2
-    assert "Restored" not in log["cloned"]  # run again from step 0
+    train("straight", 12)
+    train(case, 6)
+    assert history(case) == history("straight")[:2]
+    run = runs / case / run_id(params)
+    if case == "resumed":
+        C.go_on(runs, table, case, params, 12, ["--no_such_option=1"], env)  # a continuation that fails at once
+        assert history(case) == history("straight")[:2]  # leaves the row as it was
+    elif case == "cloned":
+        shutil.rmtree(runs / case)  # the run of an earlier session: its row is all there is of it
+    else:
+        # A continuation cut short at step 9 of 12: its checkpoint is at step 9, its row still the finished 6-step run's.
+        six = table.read()[(case, run_id(params))]
+        C.go_on(runs, table, case, params, 9, TINY, env)
+        table.put([six])
+        (run / "summary.json").write_text('{"finished": false}')
+    C.go_on(runs, table, case, params, 12, TINY, env)
+    assert history(case) == history("straight")
+    assert (run / "checkpoints" / "last.ckpt").exists()
+    log = (run / "output.log").read_text()
+    restored = {"resumed": 1, "cloned": 0, "cut": 2}[case]  # cloned: run again from step 0
+    assert log.count("Restored all states from the checkpoint") == restored
 
 
 def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
