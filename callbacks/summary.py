@@ -47,7 +47,6 @@ class Summary(pl.Callback):
         self._start: float | None = None
         self._training: dict[str, float] = {}  # start, steps at start, evaluation time, end
         self.finished = False  # whether the fit ran to its last step
-        self._plotted: list[dict[str, float]] | None = None  # the history curves.png shows
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._training = {"start": time.perf_counter(), "steps": getattr(pl_module, "critic_steps", 0), "eval_s": 0.0}
@@ -78,8 +77,8 @@ class Summary(pl.Callback):
         # Only a fit that ran to its end gets here (not one stopped by a signal or an
         # error): ``finished`` tells a sweep runner that the run needs no rerun.
         self.finished = True
-        if self.history:
-            self.write(trainer, pl_module)
+        if self.history:  # only ``finished`` has changed since the last evaluation drew curves.png
+            self.write(trainer, pl_module, plot=False)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if "eval_start" in self._training and "end" not in self._training:
@@ -91,7 +90,7 @@ class Summary(pl.Callback):
         return self.wall_time_s + (time.perf_counter() - self._start if self._start is not None else 0.0)
 
     @rank_zero_only
-    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, plot: bool = True) -> None:
         summary: dict[str, Any] = {
             k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
         }
@@ -119,10 +118,9 @@ class Summary(pl.Callback):
         path = self.path(trainer)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, summary)
-        if self.history != self._plotted:  # the end of a fit rewrites the summary, not the figure
+        if plot:
             unit = "generator step" if getattr(pl_module, "generator", None) is not None else "critic step"
             plot_history(self.history, path.with_name("curves.png"), unit)
-            self._plotted = [dict(h) for h in self.history]
 
     def state_dict(self) -> dict[str, Any]:
         return {"wall_time_s": self.elapsed(), "history": self.history}
