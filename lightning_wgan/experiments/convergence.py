@@ -146,7 +146,8 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     A round's extension goes on beside the next rounds rather than before them: a lone
     long extension would otherwise leave the other cores idle for as long as it runs.
     The extensions queue, one round's at a time in order; the grid returns when the
-    last one has finished."""
+    last one has finished. So up to ``2 * jobs`` runs share the cores at once, and each
+    gets that share of them (:func:`~lightning_wgan.sweep.shared_cores_env`)."""
     with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         extensions = []
         for dataset in grid.datasets:
@@ -155,7 +156,8 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
                 for name, sweep in sweeps(grid, [seed], [dataset]).items():
                     if not expand(sweep):  # the family's second λ outside its round, or no family
                         continue
-                    run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar)
+                    run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar,
+                              processes=2 * jobs)
                     finished = table.finished(name)
                     done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
                 extensions.append(beside.submit(extend, done, grid, jobs, runs, table))
@@ -178,7 +180,7 @@ def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, jobs: int, runs: 
     grid's length). The table keeps a run's row until its continuation has finished, so
     a continuation cut short is asked for again, and goes on from its own checkpoint."""
     longest, tried = LONGEST * grid.generator_steps, set()
-    env = shared_cores_env(jobs)
+    env = shared_cores_env(2 * jobs)  # beside the grid's next rounds (:func:`run`)
     while True:
         rows, todo = table.read(), []
         for sweep, params in done:

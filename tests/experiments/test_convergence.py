@@ -256,3 +256,32 @@ def test_quick_driver_writes_its_report(tmp_path):
     assert text.count("| 8gaussians |") == 16 and "reference port, GP λ 10" in text
     assert "| 8gaussians | alp | 100 |" in text and "| 8gaussians | spectral | - |" in text
     assert (tmp_path / "convergence.png").stat().st_size > 10_000 and (tmp_path / "convergence_family.png").stat().st_size > 10_000
+
+
+def test_the_grid_and_the_extensions_beside_it_share_the_cores(tmp_path, monkeypatch):
+    """A round's extensions run beside the next rounds (:func:`C.run`), so the grid's
+    ``jobs`` runs and the extensions' ``jobs`` each get a quarter of 4 cores at ``jobs``
+    2: with half each, the two streams' OpenMP threads would outnumber the cores."""
+    import os
+
+    from lightning_wgan.sweep import shared_cores_env
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    threads, table = [], RunTable(tmp_path / "table.jsonl")
+    falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 40}
+
+    def run_sweep(sweep, out, extra, jobs, in_process, table, grid, processes):  # every run finishes, still falling
+        threads.append(("grid", shared_cores_env(processes)["OMP_NUM_THREADS"]))
+        RunTable(table).put([{"sweep": out.name, "run": run_id(p), "finished": True, "params": p, "summary": falling}
+                             for p in expand(sweep)])
+
+    def go_on(runs, table, sweep, params, steps, extra, env):
+        threads.append(("extension", env["OMP_NUM_THREADS"]))
+
+    monkeypatch.setattr(C, "run_sweep", run_sweep)
+    monkeypatch.setattr(C, "go_on", go_on)
+    C.run(C.QUICK, tmp_path / "runs", table, jobs=2)
+    assert {"grid", "extension"} == {stream for stream, _ in threads}
+    assert {n for _, n in threads} == {"1"}
+    assert shared_cores_env(1)["OMP_NUM_THREADS"] == "4"  # a sweep alone has them all
