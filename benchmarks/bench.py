@@ -8,6 +8,7 @@
     python benchmarks/bench.py --regularizers --pair d8_w16 --save  # on a funnel pair (docs/results/funnel_speed.json)
     python benchmarks/bench.py --funnels  # a funnel pair's training batch against the critic step that includes it
     python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
+    python benchmarks/bench.py --sharing  # processes × threads on this machine's cores, as sweeps share them
 
 Measures, side by side in one process:
   a. critic steps/s of the template's real training path (WGANCLI: Trainer, default
@@ -288,6 +289,27 @@ def median_ratio(fa, fb, rounds: int) -> tuple[float, float, float]:
     return statistics.median(a), statistics.median(b), statistics.median(ratios)
 
 
+def sharing(steps: int) -> None:
+    """The plain loop at the toy size in several processes at once, each with its own
+    thread count, as a sweep's runs share the cores: critic steps/s per process and in
+    all, for one process on every core, one thread per core, and twice as many of either.
+    Torch's OpenMP threads spin while they wait for each other, so more threads than
+    cores cost far more than their share."""
+    import subprocess
+
+    cores = os.cpu_count() or 1
+    one = [sys.executable, __file__, "--plain_loop", str(steps)]
+    print(f"{'processes × threads':24s} {'per process':>12s} {'in all':>8s}")
+    result = {}
+    for processes, threads in ((1, cores), (cores, 1), (cores, cores), (2 * cores, 1)):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        procs = [subprocess.Popen(one, stdout=subprocess.PIPE, text=True, env=env) for _ in range(processes)]
+        rates = [float(proc.communicate()[0].split()[-1]) for proc in procs]
+        result[f"{processes}x{threads}"] = round(sum(rates), 1)
+        print(f"{f'{processes} × {threads}':24s} {statistics.mean(rates):12.1f} {sum(rates):8.1f}")
+    print(json.dumps(result))
+
+
 def breakdown(steps: int, rounds: int) -> None:
     """Where the tiny template's time goes: the same run without the config's callbacks
     (the progress bar stays), and without logger and progress bar too."""
@@ -318,6 +340,8 @@ def main() -> None:
     parser.add_argument("--funnels", action="store_true", help="only: a funnel pair's training batch against the critic step")
     parser.add_argument("--pair", help="with --regularizers: under the published protocol on this funnel pair, e.g. d8_w16")
     parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
+    parser.add_argument("--sharing", action="store_true", help="only: processes × threads sharing the cores")
+    parser.add_argument("--plain_loop", type=int, metavar="STEPS", help=argparse.SUPPRESS)  # one process of --sharing
     parser.add_argument("--save", action="store_true",
                         help="keep a --trajectory, or a --regularizers --gan or --pair measurement, in docs/results/")
     args = parser.parse_args()
@@ -330,6 +354,12 @@ def main() -> None:
     if args.trajectory:
         penalty, lam, init, seed, generator_steps = args.trajectory
         reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps), args.save)
+        return
+    if args.plain_loop:
+        print(plain_loop(*SIZES["toy"], args.plain_loop))
+        return
+    if args.sharing:
+        sharing(40 if args.quick else 300)
         return
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")

@@ -310,8 +310,8 @@ def shared_cores_env(processes: int, **extra: str) -> dict[str, str]:
     """The environment for ``processes`` processes at a time on this machine's cores
     (with ``extra`` set). Processes that share cores must not start more threads between
     them than there are cores: OpenMP's threads spin while they wait for each other, so
-    two 2-thread processes on 2 cores ran the reference critic step at 7.7 steps/s each,
-    against 21.6 with one thread each (and 36 for one 2-thread process alone)."""
+    on 2 cores two 2-thread processes ran the plain loop at 7.1 critic steps/s in all,
+    two 1-thread ones at 33.6 (``benchmarks/bench.py --sharing``)."""
     env = {**os.environ, **extra}
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // processes)))
     return env

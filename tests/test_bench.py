@@ -32,6 +32,16 @@ def test_quick_benchmark_prints_a_table_and_the_json_line(tmp_path):
     assert any(line.startswith("critic steps/s, LP, width 64 batch 64") for line in lines)
 
 
+@pytest.mark.slow  # eight plain-loop processes
+def test_sharing_times_each_way_of_splitting_the_cores(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench.py"), "--sharing", "--quick"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=600, env=clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cores = os.cpu_count()
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result) == {f"1x{cores}", f"{cores}x1", f"{cores}x{cores}", f"{2 * cores}x1"} and min(result.values()) > 0
+
+
 def test_plain_loop_records_the_exact_w1_every_few_generator_steps():
     """The trajectory mode: an entry every ``every`` generator steps, the same on a rerun
     with the same seed, and measured on the template's held-out sample (val_seed 2018)."""

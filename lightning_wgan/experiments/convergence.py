@@ -25,6 +25,7 @@ import math
 import statistics
 import subprocess
 import sys
+import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -143,24 +144,30 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     on 8gaussians rather than one seed of everything. A run's id does not depend on the
     round it ran in, so finished runs are skipped whichever way the grid is cut.
 
-    A round's extension goes on beside the next rounds rather than before them: a lone
+    A round's extensions go on beside the next rounds rather than after them: a lone
     long extension would otherwise leave the other cores idle for as long as it runs.
-    The extensions queue, one round's at a time in order; the grid returns when the
-    last one has finished. So up to ``2 * jobs`` runs share the cores at once, and each
-    gets that share of them (:func:`~lightning_wgan.sweep.shared_cores_env`)."""
-    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
+    The cores are shared as ``2 * jobs`` runs of one share each
+    (:func:`~lightning_wgan.sweep.shared_cores_env`): the rounds' ``jobs`` runs, and
+    extensions in the other ``jobs`` shares while rounds are left, in all of them once
+    none is. The grid returns when the last extension has finished."""
+    slots, env = threading.Semaphore(jobs), shared_cores_env(2 * jobs)  # the extensions' shares
+    with ThreadPoolExecutor(2 * jobs) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         extensions = []
-        for dataset in grid.datasets:
-            for seed in grid.seeds:
-                done = []
-                for name, sweep in sweeps(grid, [seed], [dataset]).items():
-                    if not expand(sweep):  # the family's second λ outside its round, or no family
-                        continue
-                    run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar,
-                              processes=2 * jobs)
-                    finished = table.finished(name)
-                    done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
-                extensions.append(beside.submit(extend, done, grid, jobs, runs, table))
+        try:
+            for dataset in grid.datasets:
+                for seed in grid.seeds:
+                    done = []
+                    for name, sweep in sweeps(grid, [seed], [dataset]).items():
+                        if not expand(sweep):  # the family's second λ outside its round, or no family
+                            continue
+                        run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar,
+                                  processes=2 * jobs)
+                        finished = table.finished(name)
+                        done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
+                    extensions.append(beside.submit(extend, done, grid, runs, table, slots, env))
+        finally:
+            for _ in range(jobs):  # no rounds left (or none will run): their shares go to the extensions
+                slots.release()
         for queued in extensions:
             queued.result()
 
@@ -174,13 +181,19 @@ def extension(summary: dict[str, Any], longest: int) -> int | None:
     return None
 
 
-def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, jobs: int, runs: Path, table: RunTable) -> None:
+def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, runs: Path, table: RunTable, slots: threading.Semaphore,
+           env: dict[str, str]) -> None:
     """Continue the finished runs ``done`` (sweep, parameters) that are still falling,
-    ``jobs`` at a time, until none is (or each has reached :data:`LONGEST` times the
-    grid's length). The table keeps a run's row until its continuation has finished, so
-    a continuation cut short is asked for again, and goes on from its own checkpoint."""
+    each in a share of the cores taken from ``slots`` (and run with ``env``), until none
+    is (or each has reached :data:`LONGEST` times the grid's length). The table keeps a
+    run's row until its continuation has finished, so a continuation cut short is asked
+    for again, and goes on from its own checkpoint."""
     longest, tried = LONGEST * grid.generator_steps, set()
-    env = shared_cores_env(2 * jobs)  # beside the grid's next rounds (:func:`run`)
+
+    def go_on_in_a_slot(item: tuple[str, dict[str, Any], int]) -> None:
+        with slots:
+            go_on(runs, table, *item, grid.extra, env)
+
     while True:
         rows, todo = table.read(), []
         for sweep, params in done:
@@ -191,8 +204,8 @@ def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, jobs: int, runs: 
                 tried.add((key, steps))
         if not todo:
             return
-        with ThreadPoolExecutor(jobs) as pool:
-            list(pool.map(lambda item: go_on(runs, table, *item, grid.extra, env), todo))
+        with ThreadPoolExecutor(len(todo)) as pool:
+            list(pool.map(go_on_in_a_slot, todo))
 
 
 def go_on(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps: int, extra: list[str], env: dict[str, str]) -> None:

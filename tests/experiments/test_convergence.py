@@ -221,33 +221,6 @@ def test_the_rounds_run_exactly_the_full_grid():
         assert rounds == full and len(set(full)) == len(full)
 
 
-def test_a_rounds_extension_goes_on_beside_the_next_rounds(tmp_path, monkeypatch):
-    """Round 1's extension runs while all later rounds' runs do (it waits for the last
-    round to start), the extensions run one at a time in order, and the grid returns
-    after the last one."""
-    import threading
-
-    events, sweeps_run, last_round = [], [], threading.Event()
-
-    def fake_sweep(sweep, out, extra, jobs, in_process, table, grid):
-        sweeps_run.append(out.name)
-        if len(sweeps_run) > 6:  # two sweeps (penalties, clip) a round, four rounds
-            last_round.set()
-
-    def fake_extend(done, grid, jobs, runs, table):
-        n = sum(e[0] == "start" for e in events) + 1
-        events.append(("start", n))
-        if n == 1:
-            events.append(("saw round 4", last_round.wait(timeout=10)))
-        events.append(("end", n))
-
-    monkeypatch.setattr(C, "run_sweep", fake_sweep)
-    monkeypatch.setattr(C, "extend", fake_extend)
-    C.run(C.Grid(["8gaussians", "25gaussians"], [1], [0, 1], 10, 5, []), tmp_path, RunTable(tmp_path / "t.jsonl"), jobs=2)
-    assert events == [("start", 1), ("saw round 4", True), ("end", 1), *[(e, n) for n in (2, 3, 4) for e in ("start", "end")]]
-    assert sweeps_run == ["penalties", "clip"] * 4
-
-
 @pytest.mark.slow
 def test_quick_driver_writes_its_report(tmp_path):
     run_module("lightning_wgan.experiments.convergence", "--quick", "--runs", str(tmp_path))
@@ -258,30 +231,53 @@ def test_quick_driver_writes_its_report(tmp_path):
     assert (tmp_path / "convergence.png").stat().st_size > 10_000 and (tmp_path / "convergence_family.png").stat().st_size > 10_000
 
 
-def test_the_grid_and_the_extensions_beside_it_share_the_cores(tmp_path, monkeypatch):
-    """A round's extensions run beside the next rounds (:func:`C.run`), so the grid's
-    ``jobs`` runs and the extensions' ``jobs`` each get a quarter of 4 cores at ``jobs``
-    2: with half each, the two streams' OpenMP threads would outnumber the cores."""
+def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path, monkeypatch):
+    """At ``jobs`` 2 on 4 cores every run gets one thread. The first rounds' extensions
+    run while the last round waits for them, at most ``jobs`` at once; once no round is
+    left, ``2 * jobs`` run at once; the grid returns after the last one."""
     import os
+    import threading
+    import time
 
     from lightning_wgan.sweep import shared_cores_env
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    threads, table = [], RunTable(tmp_path / "table.jsonl")
-    falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 40}
+    grid, jobs, lock = C.Grid(["8gaussians", "25gaussians"], [1], [0, 1], 10, 5, []), 2, threading.Lock()
+    threads, sweeps_run, running, during, after, beside = set(), [], [], [], [], []
+    rounds_done, all_shares = threading.Event(), threading.Barrier(2 * jobs, timeout=10)
+    falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 10}
 
     def run_sweep(sweep, out, extra, jobs, in_process, table, grid, processes):  # every run finishes, still falling
-        threads.append(("grid", shared_cores_env(processes)["OMP_NUM_THREADS"]))
+        threads.add(shared_cores_env(processes)["OMP_NUM_THREADS"])
+        sweeps_run.append(out.name)
+        if len(sweeps_run) == 7:  # the last round (two sweeps a round: penalties, clip) waits for 6 extensions
+            deadline = time.monotonic() + 10
+            while len(during) < 6 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            beside.append(len(during) >= 6)
         RunTable(table).put([{"sweep": out.name, "run": run_id(p), "finished": True, "params": p, "summary": falling}
                              for p in expand(sweep)])
+        if len(sweeps_run) == 8:
+            rounds_done.set()
 
     def go_on(runs, table, sweep, params, steps, extra, env):
-        threads.append(("extension", env["OMP_NUM_THREADS"]))
+        threads.add(env["OMP_NUM_THREADS"])
+        with lock:
+            running.append(1)
+            (after if rounds_done.is_set() else during).append(len(running))
+            first_after = len(after) <= 2 * jobs and rounds_done.is_set()
+        if first_after:  # the first 2 × jobs after the rounds run at once, or the barrier times out
+            all_shares.wait()
+        elif not rounds_done.is_set():
+            time.sleep(0.02)  # long enough for more than ``jobs`` to overlap if they could
+        with lock:
+            running.pop()
 
     monkeypatch.setattr(C, "run_sweep", run_sweep)
     monkeypatch.setattr(C, "go_on", go_on)
-    C.run(C.QUICK, tmp_path / "runs", table, jobs=2)
-    assert {"grid", "extension"} == {stream for stream, _ in threads}
-    assert {n for _, n in threads} == {"1"}
-    assert shared_cores_env(1)["OMP_NUM_THREADS"] == "4"  # a sweep alone has them all
+    C.run(grid, tmp_path / "runs", RunTable(tmp_path / "table.jsonl"), jobs=jobs)
+    assert threads == {"1"} and shared_cores_env(1)["OMP_NUM_THREADS"] == "4"  # a sweep alone has them all
+    assert sweeps_run == ["penalties", "clip"] * 4 and beside == [True]
+    assert max(during) <= jobs and max(after) == 2 * jobs
+    assert len(during) + len(after) == 4 * 6 and not running  # every run of every round, once (each to 20 steps)
