@@ -149,8 +149,10 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     The cores are shared as ``2 * jobs`` runs of one share each
     (:func:`~lightning_wgan.sweep.shared_cores_env`): the rounds' ``jobs`` runs, and
     extensions in the other ``jobs`` shares while rounds are left, in all of them once
-    none is. The grid returns when the last extension has finished."""
-    slots, env = threading.Semaphore(jobs), shared_cores_env(2 * jobs)  # the extensions' shares
+    none is. A round's sweep that starts while no extension is left to run borrows the
+    extensions' shares for its own runs. The grid returns when the last extension has
+    finished."""
+    slots, env, longest = threading.Semaphore(jobs), shared_cores_env(2 * jobs), LONGEST * grid.generator_steps
     with ThreadPoolExecutor(2 * jobs) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         extensions = []
         try:
@@ -160,11 +162,19 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
                     for name, sweep in sweeps(grid, [seed], [dataset]).items():
                         if not expand(sweep):  # the family's second λ outside its round, or no family
                             continue
-                        run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar,
-                                  processes=2 * jobs)
+                        idle = 0 if any(not e.done() for e in extensions) else sum(slots.acquire(blocking=False) for _ in range(jobs))
+                        try:
+                            run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs + idle, in_process=True,
+                                      table=table.path, grid=bar, processes=2 * jobs)
+                        finally:
+                            for _ in range(idle):
+                                slots.release()
                         finished = table.finished(name)
                         done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
-                    extensions.append(beside.submit(extend, done, grid, runs, table, slots, env))
+                    rows = table.read()
+                    falling = [(name, p) for name, p in done if extension(rows[(name, run_id(p))]["summary"], longest) is not None]
+                    if falling:
+                        extensions.append(beside.submit(extend, falling, grid, runs, table, slots, env))
         finally:
             for _ in range(jobs):  # no rounds left (or none will run): their shares go to the extensions
                 slots.release()
