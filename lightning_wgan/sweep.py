@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -169,9 +170,43 @@ class RunTable:
             os.replace(partial, self.path)
 
 
+class Shares:
+    """Shares of the machine's cores between threads that start runs: an owner's thread
+    waits for a share (``with shares:``, given back at the end), and a sweep borrows one
+    that is free (:meth:`borrow`) only while no owner waits, so borrowing never keeps
+    an owner from the next share that comes free."""
+
+    def __init__(self, free: int) -> None:
+        self.free, self.waiting, self.changed = free, 0, threading.Condition()
+
+    def __enter__(self) -> Shares:
+        with self.changed:
+            self.waiting += 1
+            self.changed.wait_for(lambda: self.free > 0)
+            self.waiting -= 1
+            self.free -= 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.give_back()
+
+    def borrow(self) -> bool:
+        with self.changed:
+            if self.free == 0 or self.waiting:
+                return False
+            self.free -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self.changed:
+            self.free += 1
+            self.changed.notify()
+
+
 def run_sweep(
     path: str | Path | dict[str, Any], out: Path, extra: list[str], count: int | None = None, jobs: int = 1, in_process: bool = False,
     table: Path | None = None, grid: GridProgress | None = None, processes: int | None = None,
+    spare: Shares | None = None,
 ) -> list[dict]:
     """Run the sweep's unfinished runs, ``jobs`` at a time, then write its tables.
 
@@ -184,7 +219,10 @@ def run_sweep(
     their progress is one bar over the sweep, or over the whole ``grid`` that this sweep
     is a part of. ``processes`` is how many processes share the machine's cores while it
     runs, this sweep's ``jobs`` and any its caller runs beside them (default ``jobs``):
-    each run gets an equal share of the cores (:func:`shared_cores_env`).
+    each run gets an equal share of the cores (:func:`shared_cores_env`). With
+    ``in_process``, ``spare`` holds shares that others own: while runs are left
+    unclaimed, the sweep borrows each one that is free for a worker of one run, and gives
+    it back when that worker exits, so an owner who comes waits one run at most.
     """
     if isinstance(path, dict):
         out.mkdir(parents=True, exist_ok=True)
@@ -207,13 +245,28 @@ def run_sweep(
         # Workers take the next run nobody has claimed, so none idles while runs are left
         # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
         with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
-            workers = [
-                subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()), "--out", str(out.resolve()),
-                                  "--table", str(runs_table.path.resolve()), "--claims", claims,
-                                  *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
-                for _ in range(jobs)
-            ]
-            progress(workers, runs_table, out.name, runs, grid)
+
+            def worker(*limit: str) -> subprocess.Popen:
+                return subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()),
+                                         "--out", str(out.resolve()), "--table", str(runs_table.path.resolve()), "--claims", claims,
+                                         *limit, *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
+
+            workers, borrowed = [worker() for _ in range(jobs)], []
+
+            def borrow() -> None:
+                for proc in [p for p in borrowed if p.poll() is not None]:
+                    borrowed.remove(proc)
+                    spare.give_back()
+                unclaimed = sum(run_id(p) not in finished and not (Path(claims) / run_id(p)).exists() for p in runs)
+                while len(borrowed) < unclaimed and spare.borrow():
+                    borrowed.append(worker("--at_most", "1"))
+                    workers.append(borrowed[-1])
+
+            try:
+                progress(workers, runs_table, out.name, runs, grid, borrow if spare else None)
+            finally:
+                for _ in borrowed:  # the shares not given back yet (all, if the sweep was stopped)
+                    spare.give_back()
         return write_tables(runs_table, out, list(sweep["parameters"]))
     running: list[tuple[subprocess.Popen, Path, Any]] = []
 
@@ -274,15 +327,17 @@ class GridProgress:
 
 
 def progress(workers: list[subprocess.Popen], table: RunTable, sweep: str, runs: list[dict[str, Any]],
-             grid: GridProgress | None = None) -> None:
+             grid: GridProgress | None = None, each_second: Callable[[], None] | None = None) -> None:
     """One progress bar while the sweep's workers run (the ``grid``'s, or the sweep's
     own): runs finished of all, elapsed time and the time left at the rate so far (tqdm),
-    read from the table."""
+    read from the table. ``each_second`` is called as often (it may add workers)."""
     ids = {run_id(p) for p in runs}
     with contextlib.nullcontext(grid) if grid else GridProgress(sweep, len(runs), lambda: len(table.finished(sweep) & ids)) as bar:
         while any(worker.poll() is None for worker in workers):
             time.sleep(1)
             bar.update()
+            if each_second:
+                each_second()
 
 
 @contextlib.contextmanager
@@ -354,9 +409,10 @@ def claim(claims: Path, params: dict[str, Any]) -> bool:
     return True
 
 
-def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int | None = None, table: Path | None = None) -> None:
-    """Run the sweep's unfinished runs that no other worker sharing ``claims`` has taken,
-    in this process, one after another, each writing all its output to its own log
+def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int | None = None, table: Path | None = None,
+         at_most: int | None = None) -> None:
+    """Run the sweep's unfinished runs that no other worker sharing ``claims`` has taken
+    (``at_most`` of them if given), in this process, one after another, each writing all its output to its own log
     (:func:`output_to`) and its row to ``table`` (as :func:`run_sweep`). The terminal
     shows the runner's progress bar and the runs that failed."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -365,9 +421,13 @@ def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int
 
     runs, runs_table = expand(load_sweep(path), count), RunTable(table or out / "runs.jsonl")
     finished = runs_table.finished(out.name)  # a run finished since is claimed, so no other worker takes it
+    taken = 0
     for i, params in enumerate(runs):
+        if taken == at_most:
+            return
         if run_id(params) in finished or not claim(claims, params):
             continue
+        taken += 1
         run_dir, resume = start_run(out, params)
         with open(run_dir / "output.log", "a") as log, output_to(log):
             print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}{' (resumed)' if resume else ''}", flush=True)
@@ -450,13 +510,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--in_process", action="store_true", help="--jobs worker processes, each running its runs in itself")
     parser.add_argument("--table", help="the runs' table (default: runs.jsonl in the results folder)")
     parser.add_argument("--claims", help=argparse.SUPPRESS)  # one worker of an --in_process sweep: its claims folder
+    parser.add_argument("--at_most", type=int, help=argparse.SUPPRESS)  # and how many runs it takes
     args = parser.parse_args(argv)
     if not Path(args.sweep).is_file():
         raise SystemExit(f"error: no sweep file {args.sweep}")
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
     table = Path(args.table) if args.table else None
     if args.claims:
-        work(args.sweep, out, extra, Path(args.claims), args.count, table)
+        work(args.sweep, out, extra, Path(args.claims), args.count, table, args.at_most)
         return
     try:
         rows = run_sweep(args.sweep, out, extra, args.count, args.jobs, args.in_process, table)

@@ -184,6 +184,59 @@ def test_a_worker_takes_the_runs_no_other_worker_has_claimed(tmp_path, monkeypat
     assert ran == ["--seed_everything=1"]
     assert not claim(claims, {"seed_everything": 1})
     assert sorted(p.name for p in claims.iterdir()) == sorted(run_id({"seed_everything": s}) for s in (0, 1, 2))
+    ran.clear()
+    (tmp_path / "fresh").mkdir()
+    work(sweep, out, [], tmp_path / "fresh", at_most=1)  # a worker of one run, in a share borrowed for it
+    assert ran == ["--seed_everything=0"]  # the first unclaimed one: 1 is done by now, but 0 never was
+
+
+def test_a_sweep_borrows_the_shares_nobody_uses_and_gives_them_back(tmp_path):
+    """One worker of its own and one share to spare: the sweep borrows the share for a
+    worker of one run while runs are unclaimed, runs every run once, and gives it back."""
+    from lightning_wgan.sweep import RunTable, Shares
+
+    class Counted(Shares):
+        lent = 0
+
+        def borrow(self):
+            got = super().borrow()
+            Counted.lent += got
+            return got
+
+    spare = Counted(1)
+    sweep = {"program": "train.py", "method": "grid", "parameters": {
+        "config": {"value": ["conf/estimate/gaussian_scale.yaml", "conf/regularizers/none.yaml"]}, "critic_steps": {"value": 3},
+        "seed_everything": {"values": [0, 1, 2]}}}
+    extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
+             "--trainer.enable_progress_bar=false"]
+    rows = run_sweep(sweep, tmp_path / "out", extra, in_process=True, spare=spare)
+    table = RunTable(tmp_path / "out" / "runs.jsonl").read().values()
+    assert len(rows) == 3 and sorted(r["params"]["seed_everything"] for r in table) == [0, 1, 2] and all(r["finished"] for r in table)
+    assert Counted.lent >= 1 and spare.free == 1  # borrowed, and given back
+
+
+def test_a_share_goes_to_an_owner_who_waits_before_any_borrower():
+    import threading
+
+    from lightning_wgan.sweep import Shares
+
+    shares, order = Shares(1), []
+    assert shares.borrow() and not shares.borrow()  # one share, lent
+
+    def own() -> None:
+        shares.__enter__()  # kept: the share stays the owner's
+        order.append("owner")
+
+    owner = threading.Thread(target=own)
+    owner.start()
+    while not shares.waiting:  # the owner waits for it
+        threading.Event().wait(0.01)
+    shares.give_back()
+    assert not shares.borrow()  # freed while the owner waits: the owner's, not lent again
+    owner.join(timeout=10)
+    assert order == ["owner"] and shares.free == 0
+    shares.give_back()
+    assert shares.borrow()
 
 
 def test_an_interrupted_run_resumes_from_its_checkpoint_and_a_broken_one_starts_afresh(tmp_path):

@@ -25,7 +25,6 @@ import math
 import statistics
 import subprocess
 import sys
-import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,6 +43,7 @@ from lightning_wgan.sweep import (  # noqa: E402
     REPO,
     GridProgress,
     RunTable,
+    Shares,
     collect,
     expand,
     mean_sd,
@@ -149,10 +149,10 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     The cores are shared as ``2 * jobs`` runs of one share each
     (:func:`~lightning_wgan.sweep.shared_cores_env`): the rounds' ``jobs`` runs, and
     extensions in the other ``jobs`` shares while rounds are left, in all of them once
-    none is. A round's sweep that starts while no extension is left to run borrows the
-    extensions' shares for its own runs. The grid returns when the last extension has
-    finished."""
-    slots, env, longest = threading.Semaphore(jobs), shared_cores_env(2 * jobs), LONGEST * grid.generator_steps
+    none is. While no extension uses a share, the rounds borrow it for one run at a time
+    (so an extension that comes waits for one run at most). The grid returns when the
+    last extension has finished."""
+    slots, env, longest = Shares(jobs), shared_cores_env(2 * jobs), LONGEST * grid.generator_steps
     with ThreadPoolExecutor(2 * jobs) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
         extensions = []
         try:
@@ -162,13 +162,8 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
                     for name, sweep in sweeps(grid, [seed], [dataset]).items():
                         if not expand(sweep):  # the family's second λ outside its round, or no family
                             continue
-                        idle = 0 if any(not e.done() for e in extensions) else sum(slots.acquire(blocking=False) for _ in range(jobs))
-                        try:
-                            run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs + idle, in_process=True,
-                                      table=table.path, grid=bar, processes=2 * jobs)
-                        finally:
-                            for _ in range(idle):
-                                slots.release()
+                        run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar,
+                                  processes=2 * jobs, spare=slots)
                         finished = table.finished(name)
                         done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
                     rows = table.read()
@@ -177,7 +172,7 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
                         extensions.append(beside.submit(extend, falling, grid, runs, table, slots, env))
         finally:
             for _ in range(jobs):  # no rounds left (or none will run): their shares go to the extensions
-                slots.release()
+                slots.give_back()
         for queued in extensions:
             queued.result()
 
@@ -191,7 +186,7 @@ def extension(summary: dict[str, Any], longest: int) -> int | None:
     return None
 
 
-def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, runs: Path, table: RunTable, slots: threading.Semaphore,
+def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, runs: Path, table: RunTable, slots: Shares,
            env: dict[str, str]) -> None:
     """Continue the finished runs ``done`` (sweep, parameters) that are still falling,
     each in a share of the cores taken from ``slots`` (and run with ``env``), until none

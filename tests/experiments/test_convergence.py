@@ -233,34 +233,41 @@ def test_quick_driver_writes_its_report(tmp_path):
 
 def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path, monkeypatch):
     """At ``jobs`` 2 on 4 cores every run gets one thread. Round 1, with no extension
-    yet, runs ``2 * jobs`` at once; round 2 starts while round 1's extensions run, and
-    keeps to ``jobs``. The first rounds' extensions run while the last round waits for
-    them, at most ``jobs`` at once; once no round is left, ``2 * jobs`` run at once; the
-    grid returns after the last one."""
+    yet, may borrow the extensions' ``jobs`` shares; round 2 starts while round 1's
+    extensions hold them, and may not. The first rounds' extensions run while the last
+    round waits for them, at most ``jobs`` at once; once no round is left, ``2 * jobs``
+    run at once; the grid returns after the last one."""
     import os
     import threading
     import time
 
     from lightning_wgan.sweep import shared_cores_env
 
+    def wait_until(done):
+        deadline = time.monotonic() + 10
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return done()
+
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     grid, jobs, lock = C.Grid(["8gaussians", "25gaussians"], [1], [0, 1], 10, 5, []), 2, threading.Lock()
-    threads, sweeps_run, workers, running, during, after, beside = set(), [], [], [], [], [], []
+    threads, sweeps_run, lent, entered, running, during, after, beside = set(), [], [], [], [], [], [], []
     round_2, rounds_done, all_shares = threading.Event(), threading.Event(), threading.Barrier(2 * jobs, timeout=10)
     falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True, "generator_steps": 10}
 
-    def run_sweep(sweep, out, extra, jobs, in_process, table, grid, processes):  # every run finishes, still falling
+    def run_sweep(sweep, out, extra, jobs, in_process, table, grid, processes, spare):  # every run finishes, still falling
         threads.add(shared_cores_env(processes)["OMP_NUM_THREADS"])
         sweeps_run.append(out.name)
-        workers.append(jobs)
-        if len(sweeps_run) == 3:
+        if len(sweeps_run) == 1:  # nothing to extend yet
+            lent.append([spare.borrow() for _ in range(jobs + 1)])
+            for _ in range(jobs):
+                spare.give_back()
+        if len(sweeps_run) == 3:  # round 2, while round 1's extensions hold both shares and four more wait
+            lent.append(wait_until(lambda: len(entered) == jobs) and spare.borrow())
             round_2.set()
         if len(sweeps_run) == 7:  # the last round (two sweeps a round: penalties, clip) waits for 6 extensions
-            deadline = time.monotonic() + 10
-            while len(during) < 6 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            beside.append(len(during) >= 6)
+            beside.append(wait_until(lambda: len(during) >= 6))
         RunTable(table).put([{"sweep": out.name, "run": run_id(p), "finished": True, "params": p, "summary": falling}
                              for p in expand(sweep)])
         if len(sweeps_run) == 8:
@@ -268,7 +275,8 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
 
     def go_on(runs, table, sweep, params, steps, extra, env):
         threads.add(env["OMP_NUM_THREADS"])
-        round_2.wait(timeout=10)  # so round 1's extensions are running when round 2 starts
+        entered.append(1)
+        round_2.wait(timeout=10)
         with lock:
             running.append(1)
             (after if rounds_done.is_set() else during).append(len(running))
@@ -285,6 +293,6 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
     C.run(grid, tmp_path / "runs", RunTable(tmp_path / "table.jsonl"), jobs=jobs)
     assert threads == {"1"} and shared_cores_env(1)["OMP_NUM_THREADS"] == "4"  # a sweep alone has them all
     assert sweeps_run == ["penalties", "clip"] * 4 and beside == [True]
-    assert workers[:3] == [2 * jobs, 2 * jobs, jobs] and max(workers) == 2 * jobs
+    assert lent == [[True, True, False], False]
     assert max(during) <= jobs and max(after) == 2 * jobs
     assert len(during) + len(after) == 4 * 6 and not running  # every run of every round, once (each to 20 steps)
