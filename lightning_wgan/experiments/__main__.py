@@ -1,7 +1,8 @@
 """Where the research grids stand: each grid's finished runs, of all its runs, from its
 table in docs/results/, and the command that continues it (finished runs are skipped).
 
-    python -m lightning_wgan.experiments
+    python -m lightning_wgan.experiments         # the standing
+    python -m lightning_wgan.experiments --run   # then each unfinished grid in turn
 """
 
 from __future__ import annotations
@@ -29,11 +30,20 @@ def standing(results: Path = RESULTS) -> list[tuple[str, int, int]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Where the research grids stand, and the commands that continue them.")
     parser.add_argument("--results", default=str(RESULTS), help="the folder of the grids' tables")
+    parser.add_argument("--run", action="store_true",
+                        help="then run each unfinished grid in this order, with its own defaults (its tables in docs/results/)")
     args = parser.parse_args(argv)
+    if args.run and Path(args.results) != RESULTS:
+        parser.error(f"--run continues the grids of {RESULTS}; give --results {args.results} without it")
     print(f"{'grid':12s} {'done':>6s} {'of':>6s}  continue with")
-    for name, done, total in standing(Path(args.results)):
+    grids = standing(Path(args.results))
+    for name, done, total in grids:
         command = "finished" if done >= total else f"python -m lightning_wgan.experiments.{name}"
         print(f"{name:12s} {done:6d} {total:6d}  {command}")
+    for name, done, total in grids if args.run else []:
+        if done < total:
+            print(f"{name}: {total - done} runs left", flush=True)
+            importlib.import_module(f"lightning_wgan.experiments.{name}").main([])
 
 
 if __name__ == "__main__":

@@ -23,15 +23,17 @@ BENCHMARK_PAGE = REPO / "docs" / "benchmark.md"  # the W1 benchmark's page: its 
 RUNS = REPO / "runs" / "experiments"
 
 
-def driver_arguments(description: str, quick: str, results: str) -> argparse.ArgumentParser:
-    """The command line of a grid driver; ``results`` names the default report folder in the help."""
+def driver_arguments(description: str, quick: str, results: str, jobs: int = 2, jobs_help: str = "worker processes"
+                     ) -> argparse.ArgumentParser:
+    """The command line of a grid driver; ``results`` names the default report folder in
+    the help, ``jobs`` and ``jobs_help`` are the default and help of ``--jobs``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--report", action="store_true", help="only the tables and figure, from the runs done so far")
     parser.add_argument("--runs", help="where the runs' directories go (default runs/experiments/NAME; sweeps/NAME_quick for --quick)")
     parser.add_argument("--table", help="the runs' table (default docs/results/NAME.jsonl; runs.jsonl in --runs, or for --quick)")
     parser.add_argument("--results", help=f"where the report goes (default {results})")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--jobs", type=int, default=jobs, help=f"{jobs_help} (default {jobs})")
     return parser
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -523,7 +524,8 @@ def report(done: list[dict[str, Any]], results: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = driver_arguments("GP and LP across λ in full GAN training, run to convergence.", quick="a few short, small runs",
-                              results="docs/results, or the runs folder for --quick")
+                              results="docs/results, or the runs folder for --quick", jobs=max(1, (os.cpu_count() or 2) // 2),
+                              jobs_help="the rounds' runs at a time, and the continuations' beside them (half the cores each)")
     args = parser.parse_args(argv)
     grid = QUICK if args.quick else FULL
     runs, table, results = places("convergence", args)

@@ -17,3 +17,22 @@ def test_each_grid_says_how_much_is_done_of_all_and_what_continues_it(tmp_path, 
     out = capsys.readouterr().out
     assert "funnels           1    168  python -m lightning_wgan.experiments.funnels" in out
     assert "digits           12     12  finished" in out
+
+
+def test_run_continues_each_unfinished_grid_in_turn(monkeypatch, capsys):
+    import importlib
+
+    import pytest
+
+    grids = [("convergence", 169, 169), ("digits", 3, 12), ("funnels", 0, 168)]
+    monkeypatch.setattr(standing, "standing", lambda results: grids)
+    ran = []
+    for name, _, _ in grids:
+        module = importlib.import_module(f"lightning_wgan.experiments.{name}")
+        monkeypatch.setattr(module, "main", lambda argv, n=name: ran.append((n, argv)))
+    standing.main(["--run"])
+    assert ran == [("digits", []), ("funnels", [])]  # convergence is finished
+    assert "digits: 9 runs left" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        standing.main(["--run", "--results", "/elsewhere"])
+    assert "--run continues the grids of" in capsys.readouterr().err
