@@ -26,8 +26,9 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ REFERENCE = {0.1: {500: 0.356, 1000: 0.209, 1500: 0.122, 2000: 0.075, 2500: 0.07
              10.0: {500: 0.899, 1000: 0.900, 1500: 0.467, 2000: 0.286, 2500: 0.233}}
 PLAIN_LOOP = REPO / "docs" / "results" / "plain_loop.json"  # bench.py --trajectory ... --save
 LAST_EVALUATIONS = 4  # the final W1 is the mean over these, so one lucky evaluation does not decide
+POLL_S = 10.0  # how often the extensions look for runs to continue
 LONGEST = 4  # a run still falling at its end goes on, doubling its length, up to this many times the grid's
 
 
@@ -140,42 +142,36 @@ def total_runs(grid: Grid = FULL) -> int:
 
 def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     """The grid in rounds of one data set and one seed (every penalty, λ, initialization
-    and the clipping baseline, then the extension of those still falling), the
-    reference data set's seeds first: a grid stopped part-way leaves whole comparisons
-    on 8gaussians rather than one seed of everything. A run's id does not depend on the
-    round it ran in, so finished runs are skipped whichever way the grid is cut.
+    and the clipping baseline), the reference data set's seeds first: a grid stopped
+    part-way leaves whole comparisons on 8gaussians rather than one seed of everything.
+    A run's id does not depend on the round it ran in, so finished runs are skipped
+    whichever way the grid is cut.
 
-    A round's extensions go on beside the next rounds rather than after them: a lone
-    long extension would otherwise leave the other cores idle for as long as it runs.
-    The cores are shared as ``2 * jobs`` runs of one share each
+    Beside the rounds, :func:`extend` continues each finished run still falling as soon
+    as it is in the table, the earlier rounds' first: a lone long run (deel-torchlip's
+    takes hours) would otherwise leave the other cores idle for as long as it runs. The
+    cores are shared as ``2 * jobs`` runs of one share each
     (:func:`~lightning_wgan.sweep.shared_cores_env`): the rounds' ``jobs`` runs, and
     extensions in the other ``jobs`` shares while rounds are left, in all of them once
     none is. While no extension uses a share, the rounds borrow it for one run at a time
     (so an extension that comes waits for one run at most). The grid returns when the
     last extension has finished."""
-    slots, env, longest = Shares(jobs), shared_cores_env(2 * jobs), LONGEST * grid.generator_steps
-    with ThreadPoolExecutor(2 * jobs) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
-        extensions = []
+    slots, env, rounds_over = Shares(jobs), shared_cores_env(2 * jobs), threading.Event()
+    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
+        extensions = beside.submit(extend, grid, runs, table, slots, env, rounds_over)
         try:
             for dataset in grid.datasets:
                 for seed in grid.seeds:
-                    done = []
                     for name, sweep in sweeps(grid, [seed], [dataset]).items():
                         if not expand(sweep):  # the family's second λ outside its round, or no family
                             continue
                         run_sweep(sweep, runs / name, [*RUN_ARGS, *grid.extra], jobs=jobs, in_process=True, table=table.path, grid=bar,
                                   processes=2 * jobs, spare=slots)
-                        finished = table.finished(name)
-                        done += [(name, p) for p in expand(sweep) if run_id(p) in finished]
-                    rows = table.read()
-                    falling = [(name, p) for name, p in done if extension(rows[(name, run_id(p))]["summary"], longest) is not None]
-                    if falling:
-                        extensions.append(beside.submit(extend, falling, grid, runs, table, slots, env))
         finally:
             for _ in range(jobs):  # no rounds left (or none will run): their shares go to the extensions
                 slots.give_back()
-        for queued in extensions:
-            queued.result()
+            rounds_over.set()
+        extensions.result()
 
 
 def extension(summary: dict[str, Any], longest: int) -> int | None:
@@ -187,31 +183,45 @@ def extension(summary: dict[str, Any], longest: int) -> int | None:
     return None
 
 
-def extend(done: list[tuple[str, dict[str, Any]]], grid: Grid, runs: Path, table: RunTable, slots: Shares,
-           env: dict[str, str]) -> None:
-    """Continue the finished runs ``done`` (sweep, parameters) that are still falling,
-    each in a share of the cores taken from ``slots`` (and run with ``env``), until none
-    is (or each has reached :data:`LONGEST` times the grid's length). The table keeps a
-    run's row until its continuation has finished, so a continuation cut short is asked
-    for again, and goes on from its own checkpoint."""
-    longest, tried = LONGEST * grid.generator_steps, set()
+def grid_runs(grid: Grid) -> list[tuple[str, dict[str, Any]]]:
+    """Every run of the grid as (sweep, parameters), in the order of its rounds."""
+    return [(name, params) for dataset in grid.datasets for seed in grid.seeds
+            for name, sweep in sweeps(grid, [seed], [dataset]).items() for params in expand(sweep)]
 
-    def go_on_in_a_slot(item: tuple[str, dict[str, Any], int]) -> None:
+
+def extend(grid: Grid, runs: Path, table: RunTable, slots: Shares, env: dict[str, str], rounds_over: threading.Event) -> None:
+    """Continue every finished grid run that is still falling, each in a share of the
+    cores taken from ``slots`` (and run with ``env``), looking at the table every
+    :data:`POLL_S` seconds, until none is (or each has reached :data:`LONGEST` times the
+    grid's length) and ``rounds_over`` is set. The table keeps a run's row until its
+    continuation has finished, so a continuation cut short is asked for again (in a
+    later grid), and goes on from its own checkpoint."""
+    longest, tried, pending = LONGEST * grid.generator_steps, set(), []
+    order = grid_runs(grid)
+
+    def go_on_in_a_slot(sweep: str, params: dict[str, Any], steps: int) -> None:
         with slots:
-            go_on(runs, table, *item, grid.extra, env)
+            go_on(runs, table, sweep, params, steps, grid.extra, env)
 
-    while True:
-        rows, todo = table.read(), []
-        for sweep, params in done:
-            key = (sweep, run_id(params))
-            steps = extension(rows[key]["summary"], longest)
-            if steps is not None and (key, steps) not in tried:  # a continuation that failed is not retried here
-                todo.append((sweep, params, steps))
-                tried.add((key, steps))
-        if not todo:
-            return
-        with ThreadPoolExecutor(len(todo)) as pool:
-            list(pool.map(go_on_in_a_slot, todo))
+    with ThreadPoolExecutor(len(order) or 1) as pool:  # each waits there for a share
+        while True:
+            last_look = rounds_over.is_set()  # before reading the table, which then has the rounds' last runs
+            rows = table.read()
+            for sweep, params in order:
+                row = rows.get((sweep, run_id(params)))
+                steps = extension(row["summary"], longest) if row and row["finished"] else None
+                if steps is not None and (sweep, run_id(params), steps) not in tried:  # one that failed is not retried here
+                    tried.add((sweep, run_id(params), steps))
+                    pending.append(pool.submit(go_on_in_a_slot, sweep, params, steps))
+            for done in [f for f in pending if f.done()]:
+                pending.remove(done)
+                done.result()
+            if last_look and not pending:
+                return
+            if last_look:  # only a continuation that ends can ask for another now
+                wait(pending, return_when=FIRST_COMPLETED)
+            else:
+                rounds_over.wait(POLL_S)
 
 
 def go_on(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps: int, extra: list[str], env: dict[str, str]) -> None:

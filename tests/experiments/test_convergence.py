@@ -232,11 +232,13 @@ def test_quick_driver_writes_its_report(tmp_path):
 
 
 def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path, monkeypatch):
-    """At ``jobs`` 2 on 4 cores every run gets one thread. Round 1, with no extension
-    yet, may borrow the extensions' ``jobs`` shares; round 2 starts while round 1's
-    extensions hold them, and may not. The first rounds' extensions run while the last
-    round waits for them, at most ``jobs`` at once; once no round is left, ``2 * jobs``
-    run at once; the grid returns after the last one."""
+    """At ``jobs`` 2 on 4 cores every run gets one thread. Round 1's first sweep, with
+    nothing to extend yet, may borrow the extensions' ``jobs`` shares; its runs are
+    extended as soon as they finish, before the round ends; round 2 starts
+    while round 1's extensions hold them, and may not. The runs finished in the first
+    rounds are extended while the last round waits for them, at most ``jobs`` at once;
+    once no round is left, ``2 * jobs`` run at once; every run is continued once (the
+    fake never makes it longer), and the grid returns after the last one."""
     import os
     import threading
     import time
@@ -251,6 +253,7 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(C, "POLL_S", 0.01)
     grid, jobs, lock = C.Grid(["8gaussians", "25gaussians"], [1], [0, 1], 10, 5, []), 2, threading.Lock()
     threads, sweeps_run, lent, entered, running, during, after, beside = set(), [], [], [], [], [], [], []
     round_2, rounds_done, all_shares = threading.Event(), threading.Event(), threading.Barrier(2 * jobs, timeout=10)
@@ -263,7 +266,9 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
             lent.append([spare.borrow() for _ in range(jobs + 1)])
             for _ in range(jobs):
                 spare.give_back()
-        if len(sweeps_run) == 3:  # round 2, while round 1's extensions hold both shares and four more wait
+        if len(sweeps_run) == 2:  # round 1's penalty runs are extended before its clipping sweep ends
+            beside.append(wait_until(lambda: len(entered) >= 1))
+        if len(sweeps_run) == 3:  # round 2, while round 1's extensions hold both shares and more wait for them
             lent.append(wait_until(lambda: len(entered) == jobs) and spare.borrow())
             round_2.set()
         if len(sweeps_run) == 7:  # the last round (two sweeps a round: penalties, clip) waits for 6 extensions
@@ -275,7 +280,8 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
 
     def go_on(runs, table, sweep, params, steps, extra, env):
         threads.add(env["OMP_NUM_THREADS"])
-        entered.append(1)
+        with lock:
+            entered.append((sweep, run_id(params), steps))
         round_2.wait(timeout=10)
         with lock:
             running.append(1)
@@ -292,7 +298,7 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
     monkeypatch.setattr(C, "go_on", go_on)
     C.run(grid, tmp_path / "runs", RunTable(tmp_path / "table.jsonl"), jobs=jobs)
     assert threads == {"1"} and shared_cores_env(1)["OMP_NUM_THREADS"] == "4"  # a sweep alone has them all
-    assert sweeps_run == ["penalties", "clip"] * 4 and beside == [True]
+    assert sweeps_run == ["penalties", "clip"] * 4 and beside == [True, True]
     assert lent == [[True, True, False], False]
-    assert max(during) <= jobs and max(after) == 2 * jobs
-    assert len(during) + len(after) == 4 * 6 and not running  # every run of every round, once (each to 20 steps)
+    assert max(during) <= jobs and max(after) == 2 * jobs and not running
+    assert sorted(entered) == sorted((s, run_id(p), 20) for s, p in C.grid_runs(grid)) and len(entered) == 4 * 6
