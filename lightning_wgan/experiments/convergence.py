@@ -71,6 +71,7 @@ PENALTIES = {"GP": "lightning_wgan.penalties.GradientPenalty", "LP": "lightning_
 REFERENCE = {0.1: {500: 0.356, 1000: 0.209, 1500: 0.122, 2000: 0.075, 2500: 0.078, 3000: 0.093},
              10.0: {500: 0.899, 1000: 0.900, 1500: 0.467, 2000: 0.286, 2500: 0.233}}
 PLAIN_LOOP = REPO / "docs" / "results" / "plain_loop.json"  # bench.py --trajectory ... --save
+GAN_SPEED = "gan_speed.json"  # in docs/results/: bench.py --regularizers --gan --save writes it
 LAST_EVALUATIONS = 4  # the final W1 is the mean over these, so one lucky evaluation does not decide
 POLL_S = 10.0  # how often the extensions look for runs to continue
 LONGEST = 4  # a run still falling at its end goes on, doubling its length, up to this many times the grid's
@@ -99,6 +100,15 @@ def gan_configs(name: str, dataset: str = "8gaussians") -> list[str]:
     return [INITS["default"], regularizer_config(name)]
 
 
+def slowest_first(names: list[str], speed_path: Path = REPO / "docs" / "results" / GAN_SPEED) -> list[str]:
+    """The regularizers ``names``, the slowest to train a GAN first (by their speed
+    measured side by side, where it has been): a round's workers take its runs in this
+    order, so its longest runs (deel-torchlip's take hours) start first, beside the
+    others, rather than run on alone at its end."""
+    speed = json.loads(speed_path.read_text())["speed_vs_none"] if speed_path.is_file() else {}
+    return sorted(names, key=lambda name: speed.get(name, 1.0))
+
+
 def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """The penalty sweep, the weight-clipping sweep, the family's sweep (PyTorch's default
     initialization) and its second λ's (on the grid's first data set and seed only, so
@@ -115,7 +125,7 @@ def sweeps(grid: Grid, seeds: list[int] | None = None, datasets: list[str] | Non
         **common,
     }
     clip = {"config": {"values": [[f"conf/toy/{d}_clip.yaml", INITS[i]] for d in datasets for i in INITS]}, **common}
-    family = {"config": {"values": [gan_configs(n) for n in grid.family]}, "data.dataset": {"values": datasets},
+    family = {"config": {"values": [gan_configs(n) for n in slowest_first(grid.family)]}, "data.dataset": {"values": datasets},
               **common}
     sensitivity = {"config": {"values": [[*gan_configs(n), setting(n, SENSITIVITY * gan_lambda(n))]
                                          for n in grid.family if n in VALUES]},

@@ -42,7 +42,7 @@ from lightning_wgan.sweep import RunTable, collect  # noqa: E402
 
 NAMES = {"GP": "gp", "LP": "lp"}  # the convergence grid's names for them → the family's
 DRAWS = 2000  # bootstrap draws
-GAN_SPEED = "gan_speed.json"  # in docs/results/: bench.py --regularizers --gan --save writes it
+GAN_SPEED = convergence.GAN_SPEED
 
 
 def critics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:

@@ -302,3 +302,12 @@ def test_the_extensions_go_on_beside_the_rounds_in_the_cores_they_leave(tmp_path
     assert lent == [[True, True, False], False]
     assert max(during) <= jobs and max(after) == 2 * jobs and not running
     assert sorted(entered) == sorted((s, run_id(p), 20) for s, p in C.grid_runs(grid)) and len(entered) == 4 * 6
+
+
+def test_a_rounds_slowest_regularizers_run_first(tmp_path):
+    speed = tmp_path / "gan_speed.json"
+    speed.write_text('{"speed_vs_none": {"alp": 0.42, "torchlip": 0.17, "spectral": 0.86}}')
+    assert C.slowest_first(["alp", "spectral", "dragan", "torchlip"], speed) == ["torchlip", "alp", "spectral", "dragan"]
+    assert C.slowest_first(["alp", "torchlip"], tmp_path / "none.json") == ["alp", "torchlip"]  # not measured: as given
+    family = C.sweeps(C.FULL)["family"]["parameters"]["config"]["values"]
+    assert family[0] == C.gan_configs("torchlip")  # by docs/results/gan_speed.json
