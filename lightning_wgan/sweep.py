@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 REPO = Path(__file__).resolve().parent.parent
 RESULT_KEYS = ("w1_exact", "noise_floor", "w1_over_floor", "w1_critic", "w1_critic_se", "rel_error", "ratio", "modes_covered")
@@ -170,6 +170,23 @@ class RunTable:
             os.replace(partial, self.path)
 
 
+@contextlib.contextmanager
+def sole_runner(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s run lock while the block runs: a second process that runs the
+    same sweep or grid gets a :class:`SweepError` at once instead of running its runs
+    twice (its claims are its own)."""
+    lock = FileLock(folder / ".running.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise SweepError(f"{folder} is being run by another process (it holds {lock.lock_file}); "
+                         "wait for it to finish, or stop it") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class Shares:
     """Shares of the machine's cores between threads that start runs: an owner's thread
     waits for a share (``with shares:``, given back at the end), and a sweep borrows one
@@ -235,72 +252,73 @@ def run_sweep(
     env = shared_cores_env(processes or jobs, WANDB_RUN_GROUP=out.name)
     env.setdefault("WANDB_MODE", "offline")
     out.mkdir(parents=True, exist_ok=True)
-    if in_process:
-        finished = runs_table.finished(out.name)
-        done = sum(run_id(p) in finished for p in runs)
-        if grid is None:
-            print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
-        if done == len(runs):  # no workers to start
+    with sole_runner(out):  # a second runner of this sweep would run its runs twice
+        if in_process:
+            finished = runs_table.finished(out.name)
+            done = sum(run_id(p) in finished for p in runs)
+            if grid is None:
+                print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
+            if done == len(runs):  # no workers to start
+                return write_tables(runs_table, out, list(sweep["parameters"]))
+            # Workers take the next run nobody has claimed, so none idles while runs are left
+            # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
+            with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
+
+                def worker(*limit: str) -> subprocess.Popen:
+                    return subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()),
+                                             "--out", str(out.resolve()), "--table", str(runs_table.path.resolve()), "--claims", claims,
+                                             *limit, *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
+
+                workers, borrowed = [worker() for _ in range(jobs)], []
+
+                def borrow() -> None:
+                    for proc in [p for p in borrowed if p.poll() is not None]:
+                        borrowed.remove(proc)
+                        spare.give_back()
+                    unclaimed = sum(run_id(p) not in finished and not (Path(claims) / run_id(p)).exists() for p in runs)
+                    while len(borrowed) < unclaimed and spare.borrow():
+                        borrowed.append(worker("--at_most", "1"))
+                        workers.append(borrowed[-1])
+
+                try:
+                    progress(workers, runs_table, out.name, runs, grid, borrow if spare else None)
+                finally:
+                    for _ in borrowed:  # the shares not given back yet (all, if the sweep was stopped)
+                        spare.give_back()
             return write_tables(runs_table, out, list(sweep["parameters"]))
-        # Workers take the next run nobody has claimed, so none idles while runs are left
-        # (a fixed share idles one when a resumed sweep's unfinished runs fall to the other).
-        with tempfile.TemporaryDirectory(prefix="sweep-claims-") as claims:
+        running: list[tuple[subprocess.Popen, Path, Any]] = []
 
-            def worker(*limit: str) -> subprocess.Popen:
-                return subprocess.Popen([sys.executable, "-m", "lightning_wgan.sweep", str(Path(path).resolve()),
-                                         "--out", str(out.resolve()), "--table", str(runs_table.path.resolve()), "--claims", claims,
-                                         *limit, *(["--count", str(count)] if count else []), "--", *extra], env=env, cwd=REPO)
-
-            workers, borrowed = [worker() for _ in range(jobs)], []
-
-            def borrow() -> None:
-                for proc in [p for p in borrowed if p.poll() is not None]:
-                    borrowed.remove(proc)
-                    spare.give_back()
-                unclaimed = sum(run_id(p) not in finished and not (Path(claims) / run_id(p)).exists() for p in runs)
-                while len(borrowed) < unclaimed and spare.borrow():
-                    borrowed.append(worker("--at_most", "1"))
-                    workers.append(borrowed[-1])
-
-            try:
-                progress(workers, runs_table, out.name, runs, grid, borrow if spare else None)
-            finally:
-                for _ in borrowed:  # the shares not given back yet (all, if the sweep was stopped)
-                    spare.give_back()
-        return write_tables(runs_table, out, list(sweep["parameters"]))
-    running: list[tuple[subprocess.Popen, Path, Any]] = []
-
-    def reap(block: bool) -> None:
-        while running and (block or any(p.poll() is not None for p, _, _ in running)):
-            for item in list(running):
-                proc, run_dir, log = item
-                if proc.poll() is None and not block:
-                    continue
-                proc.wait()
-                log.close()
-                running.remove(item)
-                params = json.loads((run_dir / "params.json").read_text())
-                if not (runs_table.record(out.name, params, run_dir) and proc.returncode == 0):
-                    print(f"    {run_dir.name} failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
+        def reap(block: bool) -> None:
+            while running and (block or any(p.poll() is not None for p, _, _ in running)):
+                for item in list(running):
+                    proc, run_dir, log = item
+                    if proc.poll() is None and not block:
+                        continue
+                    proc.wait()
+                    log.close()
+                    running.remove(item)
+                    params = json.loads((run_dir / "params.json").read_text())
+                    if not (runs_table.record(out.name, params, run_dir) and proc.returncode == 0):
+                        print(f"    {run_dir.name} failed (exit {proc.returncode}); see {run_dir / 'output.log'}", flush=True)
+                    if not block:
+                        return
                 if not block:
-                    return
-            if not block:
-                time.sleep(0.5)
+                    time.sleep(0.5)
 
-    finished = runs_table.finished(out.name)
-    for i, params in enumerate(runs):
-        if run_id(params) in finished:
-            print(f"[{i + 1}/{len(runs)}] done already: {run_id(params)} {params}", flush=True)
-            continue
-        while len(running) >= jobs:
-            reap(block=False)
-        run_dir, resume = start_run(out, params)
-        print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
-        cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}", *resume]
-        log = open(run_dir / "output.log", "a")  # noqa: SIM115 (closed by reap)
-        running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
-    reap(block=True)
-    return write_tables(runs_table, out, list(sweep["parameters"]))
+        finished = runs_table.finished(out.name)
+        for i, params in enumerate(runs):
+            if run_id(params) in finished:
+                print(f"[{i + 1}/{len(runs)}] done already: {run_id(params)} {params}", flush=True)
+                continue
+            while len(running) >= jobs:
+                reap(block=False)
+            run_dir, resume = start_run(out, params)
+            print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
+            cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}", *resume]
+            log = open(run_dir / "output.log", "a")  # noqa: SIM115 (closed by reap)
+            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
+        reap(block=True)
+        return write_tables(runs_table, out, list(sweep["parameters"]))
 
 
 class GridProgress:

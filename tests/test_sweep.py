@@ -281,3 +281,24 @@ def test_the_table_keeps_a_row_a_run_the_last_written_and_reports_only_finished_
     collected = collect(table, ["a", "b"])
     assert len(collected) == 20 and all(r["seed_everything"] == r["summary"].get("seed", r["seed_everything"]) for r in collected)
     assert sorted(r["seed_everything"] for r in collected) == list(range(20)) and collected[0]["w1_exact"] in (1.0, 2.0)
+
+
+def test_a_second_runner_of_a_sweep_stops_with_one_line(tmp_path):
+    """While one process runs a sweep (holds its folder's run lock), another that starts
+    it gets a SweepError at once, before any run; once the first is done, it may."""
+    from filelock import FileLock
+
+    from lightning_wgan.experiments.common import run_main
+    from lightning_wgan.sweep import sole_runner
+
+    sweep = {"program": "train.py", "method": "grid", "parameters": {"seed_everything": {"values": [0]}}}
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(out / ".running.lock"):  # as another process's sole_runner(out) holds it
+        with pytest.raises(SweepError, match="is being run by another process"):
+            run_sweep(sweep, out, [], in_process=True)
+        with pytest.raises(SystemExit, match=r"^error: .* is being run by another process .*; wait for it"):
+            run_main(lambda: run_sweep(sweep, out, [], in_process=True))
+    assert not (out / "runs.jsonl").exists() and not any(out.glob("*/params.json"))  # nothing ran
+    with sole_runner(out):
+        pass  # free again

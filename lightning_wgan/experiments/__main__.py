@@ -12,7 +12,7 @@ import importlib
 from pathlib import Path
 
 from lightning_wgan.experiments.common import RESULTS
-from lightning_wgan.sweep import RunTable
+from lightning_wgan.sweep import RunTable, SweepError
 
 # The grids, GAN training first (docs/results.md), then the W1 benchmark (docs/benchmark.md).
 GRIDS = ["convergence", "digits", "funnels", "family", "strongest", "images", "benchmark"]
@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, done, total in grids if args.run else []:
         if done < total:
             print(f"{name}: {total - done} runs left", flush=True)
-            importlib.import_module(f"lightning_wgan.experiments.{name}").main([])
+            try:
+                importlib.import_module(f"lightning_wgan.experiments.{name}").main([])
+            except SweepError as err:  # say so, and go on with the next grid
+                print(f"{name}: {err}", flush=True)
 
 
 if __name__ == "__main__":

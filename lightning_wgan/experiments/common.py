@@ -9,13 +9,14 @@ import importlib.util
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
 
-from lightning_wgan.sweep import REPO, RunTable
+from lightning_wgan.sweep import REPO, RunTable, SweepError
 
 RESULTS = REPO / "docs" / "results"
 MACHINES = RESULTS / "machines.jsonl"  # the plain loop's speed at each start of a grid (record_machine)
@@ -142,3 +143,12 @@ def fill_blocks(page: Path, blocks: dict[str, str]) -> None:
             raise ValueError(f"{page} has no '<!-- begin {name} -->' ... '<!-- end {name} -->' block")
         text = pattern.sub(lambda m, block=block: m.group(1) + block.rstrip("\n") + "\n" + m.group(2), text)
     page.write_text(text)
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """A driver's entry point: a one-line error of its grid (:class:`SweepError`, such
+    as another process running it already) ends it with that line, not a traceback."""
+    try:
+        main()
+    except SweepError as err:
+        raise SystemExit(f"error: {err}") from None

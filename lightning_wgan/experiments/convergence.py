@@ -38,7 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
-from lightning_wgan.experiments.common import driver_arguments, fill_blocks, places, record_machine, run_time, to_pages  # noqa: E402
+from lightning_wgan.experiments.common import driver_arguments, fill_blocks, places, record_machine, run_main, run_time, to_pages  # noqa: E402
 from lightning_wgan.experiments.family import VALUES, gan_lambda, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
@@ -53,6 +53,7 @@ from lightning_wgan.sweep import (  # noqa: E402
     run_id,
     run_sweep,
     shared_cores_env,
+    sole_runner,
     start_run,
     summary_of,
     to_args,
@@ -167,7 +168,12 @@ def run(grid: Grid, runs: Path, table: RunTable, jobs: int) -> None:
     (so an extension that comes waits for one run at most). The grid returns when the
     last extension has finished."""
     slots, env, rounds_over = Shares(jobs), shared_cores_env(2 * jobs), threading.Event()
-    with ThreadPoolExecutor(1) as beside, GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar:
+    runs.mkdir(parents=True, exist_ok=True)
+    with (
+        sole_runner(runs),  # before the bar: a second driver of the grid stops with one line
+        ThreadPoolExecutor(1) as beside,
+        GridProgress("convergence", total_runs(grid), lambda: finished_runs(table, grid)) as bar,
+    ):
         extensions = beside.submit(extend, grid, runs, table, slots, env, rounds_over)
         try:
             for dataset in grid.datasets:
@@ -562,4 +568,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

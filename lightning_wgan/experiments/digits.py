@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
-from lightning_wgan.experiments.common import driver_arguments, flow, places, record_machine
+from lightning_wgan.experiments.common import driver_arguments, flow, places, record_machine, run_main
 from lightning_wgan.experiments.family import ORDER, gan_lambda
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
 
@@ -127,4 +127,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -40,6 +40,7 @@ from lightning_wgan.experiments.common import (
     flow,
     places,
     record_machine,
+    run_main,
     run_time,
 )
 from lightning_wgan.experiments.digits import IMAGE_CRITIC
@@ -205,4 +206,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

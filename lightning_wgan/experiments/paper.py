@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments import convergence  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, RUNS, fill_blocks  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, RUNS, fill_blocks, run_main  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, RunTable, collect, mean_sd, mean_sd_text, run_sweep, short  # noqa: E402
 
@@ -165,4 +165,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -30,7 +30,7 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import regularizer_config
-from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine
+from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, run_sweep
@@ -219,4 +219,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -311,3 +311,16 @@ def test_a_rounds_slowest_regularizers_run_first(tmp_path):
     assert C.slowest_first(["alp", "torchlip"], tmp_path / "none.json") == ["alp", "torchlip"]  # not measured: as given
     family = C.sweeps(C.FULL)["family"]["parameters"]["config"]["values"]
     assert family[0] == C.gan_configs("torchlip")  # by docs/results/gan_speed.json
+
+
+def test_a_second_driver_of_the_grid_stops_before_any_run(tmp_path, monkeypatch):
+    """Its continuations are not sweeps, so the grid holds its own run lock too."""
+    from filelock import FileLock
+
+    from lightning_wgan.sweep import SweepError
+
+    monkeypatch.setattr(C, "run_sweep", lambda *args, **kwargs: pytest.fail("a sweep ran"))
+    monkeypatch.setattr(C, "go_on", lambda *args, **kwargs: pytest.fail("a continuation ran"))
+    (tmp_path / "runs").mkdir()
+    with FileLock(tmp_path / "runs" / ".running.lock"), pytest.raises(SweepError, match="being run by another process"):
+        C.run(C.QUICK, tmp_path / "runs", RunTable(tmp_path / "table.jsonl"), jobs=1)

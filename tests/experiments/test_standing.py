@@ -2,7 +2,7 @@
 
 from lightning_wgan.experiments import __main__ as standing
 from lightning_wgan.experiments import digits, funnels
-from lightning_wgan.sweep import RunTable, expand, run_id
+from lightning_wgan.sweep import RunTable, SweepError, expand, run_id
 
 
 def test_each_grid_says_how_much_is_done_of_all_and_what_continues_it(tmp_path, capsys, monkeypatch):
@@ -27,12 +27,19 @@ def test_run_continues_each_unfinished_grid_in_turn(monkeypatch, capsys):
     grids = [("convergence", 169, 169), ("digits", 3, 12), ("funnels", 0, 168)]
     monkeypatch.setattr(standing, "standing", lambda results: grids)
     ran = []
+
+    def main(argv, name):
+        ran.append((name, argv))
+        if name == "digits":
+            raise SweepError("runs/experiments/digits/digits is being run by another process")
+
     for name, _, _ in grids:
         module = importlib.import_module(f"lightning_wgan.experiments.{name}")
-        monkeypatch.setattr(module, "main", lambda argv, n=name: ran.append((n, argv)))
+        monkeypatch.setattr(module, "main", lambda argv, n=name: main(argv, n))
     standing.main(["--run"])
-    assert ran == [("digits", []), ("funnels", [])]  # convergence is finished
-    assert "digits: 9 runs left" in capsys.readouterr().out
+    assert ran == [("digits", []), ("funnels", [])]  # convergence is finished; digits' error does not stop funnels
+    out = capsys.readouterr().out
+    assert "digits: 9 runs left" in out and "digits: runs/experiments/digits/digits is being run by another process" in out
     with pytest.raises(SystemExit):
         standing.main(["--run", "--results", "/elsewhere"])
     assert "--run continues the grids of" in capsys.readouterr().err
