@@ -222,6 +222,9 @@ def extend(grid: Grid, runs: Path, table: RunTable, slots: Shares, env: dict[str
     with ThreadPoolExecutor(len(order) or 1) as pool:  # each waits there for a share
         while True:
             last_look = rounds_over.is_set()  # before reading the table, which then has the rounds' last runs
+            for done in [f for f in pending if f.done()]:  # before it too: each one's row is in it then
+                pending.remove(done)
+                done.result()
             rows = table.read()
             for sweep, params in order:
                 row = rows.get((sweep, run_id(params)))
@@ -229,9 +232,6 @@ def extend(grid: Grid, runs: Path, table: RunTable, slots: Shares, env: dict[str
                 if steps is not None and (sweep, run_id(params), steps) not in tried:  # one that failed is not retried here
                     tried.add((sweep, run_id(params), steps))
                     pending.append(pool.submit(go_on_in_a_slot, sweep, params, steps))
-            for done in [f for f in pending if f.done()]:
-                pending.remove(done)
-                done.result()
             if last_look and not pending:
                 return
             if last_look:  # only a continuation that ends can ask for another now

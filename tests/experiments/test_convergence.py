@@ -324,3 +324,30 @@ def test_a_second_driver_of_the_grid_stops_before_any_run(tmp_path, monkeypatch)
     (tmp_path / "runs").mkdir()
     with FileLock(tmp_path / "runs" / ".running.lock"), pytest.raises(SweepError, match="being run by another process"):
         C.run(C.QUICK, tmp_path / "runs", RunTable(tmp_path / "table.jsonl"), jobs=1)
+
+
+def test_a_continuation_still_falling_goes_on_again_up_to_the_longest(tmp_path, monkeypatch):
+    """Every run stays falling: each is continued to 2× and then to 4× the grid's length
+    (LONGEST), once each, the last ones after the rounds are over."""
+    monkeypatch.setattr(C, "POLL_S", 0.01)
+    grid, table = C.Grid(["8gaussians"], [1], [0], 10, 5, []), RunTable(tmp_path / "table.jsonl")
+    falling = summary([0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2]) | {"finished": True}
+
+    def row(sweep, params, steps):
+        return {"sweep": sweep, "run": run_id(params), "finished": True, "params": params, "summary": falling | {"generator_steps": steps}}
+
+    def run_sweep(sweep, out, extra, jobs, in_process, table, grid, processes, spare):
+        RunTable(table).put([row(out.name, p, 10) for p in expand(sweep)])
+
+    continued = []
+
+    def go_on(runs, table, sweep, params, steps, extra, env):
+        continued.append((run_id(params), steps))
+        table.put([row(sweep, params, steps)])
+
+    monkeypatch.setattr(C, "run_sweep", run_sweep)
+    monkeypatch.setattr(C, "go_on", go_on)
+    C.run(grid, tmp_path / "runs", table, jobs=1)
+    ids = [run_id(p) for _, p in C.grid_runs(grid)]
+    assert len(ids) == 6 and sorted(continued) == sorted((i, s) for i in ids for s in (20, 40))
+    assert all(r["summary"]["generator_steps"] == 40 for r in table.read().values())
