@@ -288,7 +288,6 @@ def test_a_second_runner_of_a_sweep_stops_with_one_line(tmp_path):
     it gets a SweepError at once, before any run; once the first is done, it may."""
     from filelock import FileLock
 
-    from lightning_wgan.experiments.common import run_main
     from lightning_wgan.sweep import sole_runner
 
     sweep = {"program": "train.py", "method": "grid", "parameters": {"seed_everything": {"values": [0]}}}
@@ -297,8 +296,6 @@ def test_a_second_runner_of_a_sweep_stops_with_one_line(tmp_path):
     with FileLock(out / ".running.lock"):  # as another process's sole_runner(out) holds it
         with pytest.raises(SweepError, match="is being run by another process"):
             run_sweep(sweep, out, [], in_process=True)
-        with pytest.raises(SystemExit, match=r"^error: .* is being run by another process .*; wait for it"):
-            run_main(lambda: run_sweep(sweep, out, [], in_process=True))
     assert not (out / "runs.jsonl").exists() and not any(out.glob("*/params.json"))  # nothing ran
     with sole_runner(out):
         pass  # free again

@@ -43,3 +43,18 @@ def test_run_continues_each_unfinished_grid_in_turn(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         standing.main(["--run", "--results", "/elsewhere"])
     assert "--run continues the grids of" in capsys.readouterr().err
+
+
+def test_a_drivers_one_line_error_ends_it_with_that_line(tmp_path):
+    """A driver started while another process runs its sweep: ``error: ...``, no traceback."""
+    import pytest
+    from filelock import FileLock
+
+    from lightning_wgan.experiments.common import run_main
+    from lightning_wgan.sweep import run_sweep
+
+    (tmp_path / "out").mkdir()
+    sweep = {"program": "train.py", "method": "grid", "parameters": {"seed_everything": {"values": [0]}}}
+    busy = r"^error: .* is being run by another process .*; wait for it"
+    with FileLock(tmp_path / "out" / ".running.lock"), pytest.raises(SystemExit, match=busy):
+        run_main(lambda: run_sweep(sweep, tmp_path / "out", [], in_process=True))
