@@ -255,7 +255,8 @@ def run_sweep(
     with sole_runner(out):  # a second runner of this sweep would run its runs twice
         if in_process:
             finished = runs_table.finished(out.name)
-            done = sum(run_id(p) in finished for p in runs)
+            unfinished = [run_id(p) for p in runs if run_id(p) not in finished]
+            done = len(runs) - len(unfinished)
             if grid is None:
                 print(f"{done} of {len(runs)} runs done already; {jobs} workers run the other {len(runs) - done}", flush=True)
             if done == len(runs):  # no workers to start
@@ -275,7 +276,7 @@ def run_sweep(
                     for proc in [p for p in borrowed if p.poll() is not None]:
                         borrowed.remove(proc)
                         spare.give_back()
-                    unclaimed = sum(run_id(p) not in finished and not (Path(claims) / run_id(p)).exists() for p in runs)
+                    unclaimed = sum(not (Path(claims) / run).exists() for run in unfinished)
                     while len(borrowed) < unclaimed and spare.borrow():
                         borrowed.append(worker("--at_most", "1"))
                         workers.append(borrowed[-1])
