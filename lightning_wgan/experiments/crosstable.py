@@ -11,10 +11,11 @@ default; GP and LP at 10). Generator quality: the convergence grid's runs
 (:mod:`~lightning_wgan.experiments.convergence`, PyTorch's default initialization) on
 8gaussians and 25gaussians: the final exact W1 over the noise floor and the generator
 steps until W1 is below twice the floor, per seed; and the digits runs
-(:mod:`~lightning_wgan.experiments.digits`): the final classifier FID over its floor. Per data set, Spearman's rank
-correlation between cosine and final W1 / floor across regularizers (negative: a better
-critic, a closer generator), with a bootstrap interval that redraws each regularizer's
-seeds and tuning pairs. Nothing here trains: it reads ``docs/results/family.jsonl``,
+(:mod:`~lightning_wgan.experiments.digits`): the final classifier FID over its floor. Per
+data set, Spearman's rank correlation across regularizers between each critic measure
+(the cosine; the estimate's distance from W1, |log(estimate / W1)|) and each generator
+measure (final quality / floor; steps to 2× the floor), with a bootstrap interval that
+redraws each regularizer's seeds and tuning pairs. Nothing here trains: it reads ``docs/results/family.jsonl``,
 ``convergence.jsonl`` and ``digits.jsonl``.
 """
 
@@ -47,12 +48,15 @@ GAN_SPEED = convergence.GAN_SPEED
 
 def critics(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
     """regularizer → the cosine and estimate / W1 on each tuning pair, at its GAN λ."""
-    out: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"cos": [], "ratio": []})
+    out: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"cos": [], "ratio": [], "log_error": []})
     for r in rows:
         d = family.describe(r)
         if d["tuning"] and d["value"] == family.gan_lambda(d["regularizer"]):
+            ratio = r["summary"]["ratio"]
             out[d["regularizer"]]["cos"].append(r["summary"]["grad_cos"])
-            out[d["regularizer"]]["ratio"].append(r["summary"]["ratio"])
+            out[d["regularizer"]]["ratio"].append(ratio)
+            # how far the estimate is from W1, by the factor it is off in either direction
+            out[d["regularizer"]]["log_error"].append(abs(math.log(ratio)) if ratio > 0 else math.inf)
     return dict(out)
 
 
@@ -85,25 +89,57 @@ def measure(dataset: str) -> str:
     return "FID / floor" if dataset == "digits" else "W1 / floor"
 
 
+# The critic's fidelity and the generator's quality that the rank correlations pair up:
+# (key, name, the sign of ρ that says "the more faithful critic, the better generator").
+CRITIC_MEASURES = (("cos", "funnel cosine", "< 0"), ("log_error", "funnel \\|log(estimate / W1)\\|", "> 0"))
+GENERATOR_MEASURES = (("quality", "final quality / floor"), ("steps", "steps to 2× floor"))
+
+
 def rank_correlation(critic: dict[str, dict[str, list[float]]], gan: dict[str, dict[str, list[float]]],
-                     draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float, int]:
-    """Spearman's ρ between mean cosine and mean final W1 / floor over the regularizers
-    both have, and the 5th and 95th percentiles of ρ when each regularizer's seeds and
-    tuning pairs are redrawn with replacement; the number of regularizers."""
-    names = sorted(set(critic) & set(gan))
+                     draws: int = DRAWS, seed: int = 0, critic_key: str = "cos",
+                     gan_key: str = "quality") -> tuple[float, float, float, int]:
+    """Spearman's ρ between a critic measure's mean (``critic_key``: the cosine, or the
+    estimate's |log(estimate / W1)|) and a generator measure's mean (``gan_key``: final
+    quality / floor, or steps to 2× floor, inf for never) over the regularizers both have,
+    and the 5th and 95th percentiles of ρ when each regularizer's seeds and tuning pairs
+    are redrawn with replacement; the number of regularizers."""
+    names = sorted(n for n in set(critic) & set(gan) if critic[n].get(critic_key) and gan[n].get(gan_key))
     if len(names) < 3:
         return math.nan, math.nan, math.nan, len(names)
 
     def rho(pick: Any) -> float:
-        value = stats.spearmanr([statistics.mean(pick(critic[n]["cos"])) for n in names],
-                                [statistics.mean(pick(gan[n]["quality"])) for n in names]).statistic
-        return float(value)
+        xs = [statistics.mean(pick(critic[n][critic_key])) for n in names]
+        ys = [statistics.mean(pick(gan[n][gan_key])) for n in names]
+        if len(set(xs)) < 2 or len(set(ys)) < 2:  # one value for all has no ranks to correlate
+            return math.nan
+        return float(stats.spearmanr(xs, ys).statistic)
 
     rng = random.Random(seed)
     boot = sorted(b for b in (rho(lambda xs: rng.choices(xs, k=len(xs))) for _ in range(draws)) if math.isfinite(b))
     if not boot:
         return rho(lambda xs: xs), math.nan, math.nan, len(names)
     return rho(lambda xs: xs), boot[int(0.05 * (len(boot) - 1))], boot[int(0.95 * (len(boot) - 1))], len(names)
+
+
+def correlations(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str], dict[str, list[float]]]) -> list[str]:
+    """The rank-correlation table: each data set × critic measure × generator measure."""
+    lines = ["| data set | critic | generator | regularizers | Spearman ρ | 90 % bootstrap interval | "
+             "better critic, better generator if ρ |", "|---|---|---|---|---|---|---|"]
+    for ds in sorted({ds for ds, _ in gan}):
+        by_name = {name: g for (d, name), g in gan.items() if d == ds}
+        for gan_key, gan_name in GENERATOR_MEASURES:
+            if not any(g.get(gan_key) for g in by_name.values()):
+                continue  # the digits have no steps to the floor
+            for critic_key, critic_name, sign in CRITIC_MEASURES:
+                rho, lo, hi, n = rank_correlation(critic, by_name, critic_key=critic_key, gan_key=gan_key)
+                head = f"| {ds} | {critic_name} | {gan_name} | {n} |"
+                if n < 3:  # a rank correlation of two points is ±1 whatever they are
+                    lines.append(f"{head} - (needs 3 regularizers with both) | - | {sign} |")
+                elif math.isnan(rho):
+                    lines.append(f"{head} - (one value for all of them) | - | {sign} |")
+                else:
+                    lines.append(f"{head} {rho:+.2f} | {lo:+.2f} to {hi:+.2f} | {sign} |")
+    return lines
 
 
 def spread(values: list[float], digits: int = 3) -> str:
@@ -135,13 +171,7 @@ def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str
         lam = family.gan_lambda(n)
         cells.append(f"{speed[n]:.2f}" if n in speed else "-")
         lines.append(f"| {n} | {'-' if lam is None else f'{lam:g}'} | " + " | ".join(cells) + " |")
-    lines += ["", "| data set | regularizers | Spearman ρ (cosine, quality / floor) | 90 % bootstrap interval |", "|---|---|---|---|"]
-    for ds in datasets:
-        rho, lo, hi, n = rank_correlation(critic, {name: g for (d, name), g in gan.items() if d == ds})
-        if math.isnan(rho):  # a rank correlation of two points is ±1 whatever they are
-            lines.append(f"| {ds} | {n} | - (needs 3 regularizers with both) | - |")
-        else:
-            lines.append(f"| {ds} | {n} | {rho:+.2f} | {lo:+.2f} to {hi:+.2f} |")
+    lines += ["", *correlations(critic, gan)]
     return "\n".join(lines) + "\n"
 
 
@@ -178,8 +208,10 @@ critic-only runs on the funnel tuning pairs at the GAN's λ), `{convergence}` an
 Funnel: mean ± sd over the tuning pairs. GAN: mean ± sd over seeds of the final exact W1
 (the mean of the last {last} evaluations) over the noise floor and of the generator steps
 until W1 fell below twice the floor; on the digits, the final classifier FID over its
-floor. ρ < 0: the regularizers whose critics follow ∇f* more closely train closer
-generators. GAN speed: critic steps/s in GAN training at the reference settings relative
+floor. The rank correlations pair each critic measure with each generator measure
+across regularizers (quality: W1 or FID over its floor); the last column says which sign
+of ρ means that the more faithful critics (a higher cosine, an estimate closer to W1)
+train the closer or faster generators. GAN speed: critic steps/s in GAN training at the reference settings relative
 to no regularizer, measured side by side in one run ({speed}).
 """
 

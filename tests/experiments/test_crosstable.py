@@ -35,8 +35,9 @@ def gan_row(name, seed, w1_over_floor, dataset="8gaussians", init="default", wei
 def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlation(tmp_path):
     pairs = F.FULL.tuning
     cosines = {"lp": 0.9, "alp": 0.8, "clip": 0.3, "spectral": 0.2}
+    ratios = {"lp": 1.0, "alp": 2.0, "clip": 0.01, "spectral": 0.4}  # |log|: 0, 0.69, 4.6, 0.92
     w1 = {"lp": 1.2, "alp": 1.5, "clip": 3.0, "spectral": 9.0}  # in the cosines' reverse order: ρ = -1
-    family_rows = [critic_row(n, d, k, c) for n, c in cosines.items() for d, k in pairs]
+    family_rows = [critic_row(n, d, k, c, ratios[n]) for n, c in cosines.items() for d, k in pairs]
     family_rows += [critic_row("lp", 2, 4, 0.1, value=100.0)]  # another λ than the GAN's: not read
     gan_rows = [gan_row(n, s, w + 0.1 * s) for n, w in w1.items() for s in range(3)]
     gan_rows += [gan_row("lp", 0, 50.0, init="normal"), gan_row("lp", 0, 50.0, weight=1.0)]  # not the GAN grid's λ and init
@@ -47,6 +48,12 @@ def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlatio
     rho, lo, hi, n = X.rank_correlation(critic, {name: g for (_, name), g in gan.items()})
     # seeds shift each W1 by at most 0.2: never enough to swap two regularizers, so every draw has ρ = -1
     assert (rho, lo, hi, n) == (pytest.approx(-1.0), pytest.approx(-1.0), pytest.approx(-1.0), 4)
+    assert critic["alp"]["log_error"] == pytest.approx([math.log(2.0)] * len(pairs))
+    # |log| ranks lp 1, alp 2, spectral 3, clip 4 against W1's 1, 2, 4, 3: ρ = 1 - 6·2 / (4·15) = 0.8
+    by_name = {name: g for (_, name), g in gan.items()}
+    assert X.rank_correlation(critic, by_name, critic_key="log_error")[:3] == pytest.approx((0.8, 0.8, 0.8))
+    # steps: lp and alp 750, clip and spectral never (tied last); cosine ranks 4, 3, 2, 1: ρ = -4 / √20
+    assert X.rank_correlation(critic, by_name, gan_key="steps")[0] == pytest.approx(-4 / math.sqrt(20))
     image_rows = [{"config": G.configs(n), "seed_everything": 0,
                    "summary": {"history": [{"step": 250, "fid": 3.0 * q}] * 4, "fid_floor": 3.0}} for n, q in (("lp", 2.0), ("alp", 4.0))]
     speed = tmp_path / "gan_speed.json"
@@ -56,11 +63,17 @@ def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlatio
     assert "| digits: FID / floor | digits: steps to 2× floor | GAN speed vs none |" in text and "| 2.00 | - | 0.55 |" in text
     assert "| 4.00 | - | 0.45 |" in text and "3 rounds, 1 thread(s) as in the grid; none ran at 21.0 critic steps/s" in text
     assert "| lp | 10 | 0.900 ± 0.000 | 1.00 ± 0.00 | 1.30 ± 0.10 | 750 ± 0 |" in text
-    assert "| spectral | - | 0.200 ± 0.000 | 1.00 ± 0.00 | 9.10 ± 0.10 | never | - | - | - |" in text  # not measured: -
+    assert "| spectral | - | 0.200 ± 0.000 | 0.40 ± 0.00 | 9.10 ± 0.10 | never | - | - | - |" in text  # not measured: -
     assert "not measured yet" in X.report(family_rows, gan_rows, tmp_path, (tmp_path / "f", tmp_path / "c"), [], tmp_path / "no.json")
-    assert "| clip | 0.01 |" in text and "| 8gaussians | 4 | -1.00 | -1.00 to -1.00 |" in text
+    assert "| clip | 0.01 |" in text
+    assert "| 8gaussians | funnel cosine | final quality / floor | 4 | -1.00 | -1.00 to -1.00 | < 0 |" in text
+    assert "| 8gaussians | funnel \\|log(estimate / W1)\\| | final quality / floor | 4 | +0.80 | +0.80 to +0.80 | > 0 |" in text
+    assert "| 8gaussians | funnel cosine | steps to 2× floor | 4 | -0.89 |" in text
+    assert "| digits | funnel cosine | final quality / floor | 2 | - (needs 3 regularizers with both) |" in text
+    assert "| digits | funnel cosine | steps" not in text  # the digits have no steps to the floor
     two = X.markdown(critic, {("8gaussians", n): gan[("8gaussians", n)] for n in ("lp", "alp")})
-    assert "| 8gaussians | 2 | - (needs 3 regularizers with both) | - |" in two and "nan" not in two
+    assert "| 8gaussians | funnel cosine | final quality / floor | 2 | - (needs 3 regularizers with both) | - |" in two
+    assert "nan" not in two
     assert (tmp_path / "crosstable.png").stat().st_size > 10_000
 
 
@@ -72,6 +85,13 @@ def test_a_correlation_needs_three_regularizers_and_its_interval_widens_with_ove
     # cosine is 0.9, 0.7 or 0.5 and its W1 1, 3 or 5; a at cosine 0.5 and W1 5 (1 draw in 16) gives ρ = -1, a at
     # 0.9 and 5 (1 in 16, more than the 5 % beyond each percentile) ρ = 0.5, the highest any draw reaches
     assert (rho, lo, hi, n) == (pytest.approx(-0.5), pytest.approx(-1.0), pytest.approx(0.5), 3)
+
+
+def test_an_estimate_at_or_below_zero_is_infinitely_far_from_w1_and_ties_say_so():
+    critic = X.critics([critic_row("lp", 2, 4, 0.9, -0.5), critic_row("alp", 2, 4, 0.8, 1.0), critic_row("clip", 2, 4, 0.3, 1.0)])
+    assert critic["lp"]["log_error"] == [math.inf] and critic["alp"]["log_error"] == [0.0]
+    gan = {("8gaussians", n): {"quality": [1.5], "steps": [500.0]} for n in ("lp", "alp", "clip")}
+    assert "| 8gaussians | funnel cosine | final quality / floor | 3 | - (one value for all of them) | - | < 0 |" in X.markdown(critic, gan)
 
 
 def test_steps_print_whole_and_huge_scores_in_three_figures():
