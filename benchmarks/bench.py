@@ -5,6 +5,7 @@
     python benchmarks/bench.py --breakdown  # the tiny template with and without its callbacks
     python benchmarks/bench.py --regularizers  # each regularizer's critic step against none
     python benchmarks/bench.py --regularizers --gan --save  # the same in GAN training (docs/results/gan_speed.json)
+    python benchmarks/bench.py --regularizers --digits --save  # ... on the digits (docs/results/digits_speed.json)
     python benchmarks/bench.py --regularizers --pair d8_w16 --save  # on a funnel pair (docs/results/funnel_speed.json)
     python benchmarks/bench.py --funnels  # a funnel pair's training batch against the critic step that includes it
     python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
@@ -148,22 +149,23 @@ class StepTimer(pl.Callback):
             Path(self.out).write_text(json.dumps({"rate": self.rate}))
 
 
-def template(width: int, batch: int, steps: int, n_critic: int = 5, monitor: bool = True, extra: list[str] | None = None,
-             configs: Iterable[str] = ()) -> float:
+def template(width: int | None, batch: int | None, steps: int, n_critic: int = 5, monitor: bool = True,
+             extra: list[str] | None = None, configs: Iterable[str] = ()) -> float:
     """Critic steps/s of `python train.py` with the default config, or ``configs`` on top
-    of it (no evaluation)."""
+    of it (no evaluation); at ``width`` and ``batch``, or (None) at the configs' own."""
     warmup = max(steps // 10, 5)
     generator_steps = (steps + warmup) // n_critic
     timer = StepTimer(warmup)
+    size = [] if width is None or batch is None else [
+        "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
+        # The fit ends with an evaluation, outside the timed steps: a small held-out
+        # sample keeps its exact-W1 solves from costing seconds (2000 points: ~3 s).
+        "--data.init_args.batch_size", str(batch), "--data.init_args.val_size", "200"]
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
             args=[
                 "fit", *(arg for c in configs for arg in ("--config", str(REPO / c))), *([] if monitor else ["--monitor", "null"]),
-                "--generator_steps", str(generator_steps), "--eval_every", str(10**9),
-                "--model.generator.init_args.width", str(width), "--model.critic.init_args.width", str(width),
-                # The fit ends with an evaluation, outside the timed steps: a small held-out
-                # sample keeps its exact-W1 solves from costing seconds (2000 points: ~3 s).
-                "--data.init_args.batch_size", str(batch), "--data.init_args.val_size", "200", "--run_dir", str(Path(tmp) / "run"),
+                "--generator_steps", str(generator_steps), "--eval_every", str(10**9), *size, "--run_dir", str(Path(tmp) / "run"),
                 "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false", *(extra or []),
             ],
             trainer_defaults={"callbacks": [timer]},
@@ -258,23 +260,30 @@ def speed_record(result: dict[str, float], none_rates: list[float], rounds: int,
             "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:])}
 
 
-def gan_regularizers(steps: int, rounds: int, save: bool) -> None:
-    """Each regularizer's critic step in GAN training, as the convergence grid trains it
-    (its configs, the reference size, no monitor), against none, side by side."""
-    grid = experiment("convergence", "--regularizers --gan")
-    none = grid.gan_configs("none")
+def gan_regularizers(steps: int, rounds: int, save: bool, digits: bool = False) -> None:
+    """Each regularizer's critic step in GAN training against none, side by side: as the
+    convergence grid trains it (its configs, the reference size, no monitor), or with
+    ``digits`` as the digits grid does (its configs at their own sizes)."""
+    if digits:
+        grid = experiment("digits", "--regularizers --digits")
+        names, configs_of, size, where, file = grid.FULL.regularizers, grid.configs, (None, None), "digits, DCGAN", grid.SPEED
+    else:
+        grid = experiment("convergence", "--regularizers --gan")
+        names, configs_of, size = ["gp", "lp", "clip", *grid.FAMILY], grid.gan_configs, SIZES["toy"]
+        where, file = "reference size", grid.GAN_SPEED
+    none = configs_of("none")
     result: dict[str, float] = {}
     rates: list[float] = []
-    print(f"{'critic steps/s, GAN training, reference size':44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
-    for name in ("gp", "lp", "clip", *grid.FAMILY):
-        t, p, r = median_ratio(lambda c=grid.gan_configs(name): template(*SIZES["toy"], steps, monitor=False, configs=c),
-                               lambda: template(*SIZES["toy"], steps, monitor=False, configs=none), rounds)
+    print(f"{'critic steps/s, GAN training, ' + where:44s} {'with':>10s} {'none':>10s} {'ratio':>7s}")
+    for name in names:
+        t, p, r = median_ratio(lambda c=configs_of(name): template(*size, steps, monitor=False, configs=c),
+                               lambda: template(*size, steps, monitor=False, configs=none), rounds)
         result[name] = round(r, 3)
         rates.append(p)
         print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
     print(json.dumps(result))
     if save:
-        path = RESULTS / experiment("crosstable", "--regularizers --gan --save").GAN_SPEED
+        path = RESULTS / file
         path.write_text(json.dumps(speed_record(result, rates, rounds, steps), indent=1) + "\n")
         print(f"kept in {path}")
 
@@ -340,17 +349,19 @@ def main() -> None:
     parser.add_argument("--funnels", action="store_true", help="only: a funnel pair's training batch against the critic step")
     parser.add_argument("--pair", help="with --regularizers: under the published protocol on this funnel pair, e.g. d8_w16")
     parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
+    parser.add_argument("--digits", action="store_true", help="with --regularizers: in GAN training, as the digits grid trains")
     parser.add_argument("--sharing", action="store_true", help="only: processes × threads sharing the cores")
     parser.add_argument("--plain_loop", type=int, metavar="STEPS", help=argparse.SUPPRESS)  # one process of --sharing
     parser.add_argument("--save", action="store_true",
-                        help="keep a --trajectory, or a --regularizers --gan or --pair measurement, in docs/results/")
+                        help="keep a --trajectory, or a --regularizers --gan, --digits or --pair measurement, in docs/results/")
     args = parser.parse_args()
-    if (args.gan or args.pair) and not args.regularizers:
-        parser.error("--gan and --pair say where --regularizers measures; give them with --regularizers")
-    if args.gan and args.pair:
-        parser.error("--gan measures in GAN training, --pair on a funnel pair: give one of them")
-    if args.save and not (args.trajectory or args.gan or args.pair):
-        parser.error("--save keeps a --trajectory run, or a --regularizers --gan or --pair measurement; give one of them with it")
+    if (args.gan or args.digits or args.pair) and not args.regularizers:
+        parser.error("--gan, --digits and --pair say where --regularizers measures; give them with --regularizers")
+    if args.gan + args.digits + bool(args.pair) > 1:
+        parser.error("--gan measures on the toy GAN, --digits on the digits GAN, --pair on a funnel pair: give one of them")
+    if args.save and not (args.trajectory or args.gan or args.digits or args.pair):
+        parser.error("--save keeps a --trajectory run, or a --regularizers --gan, --digits or --pair measurement; "
+                     "give one of them with it")
     if args.trajectory:
         penalty, lam, init, seed, generator_steps = args.trajectory
         reference_trajectory(penalty, float(lam), init, int(seed), int(generator_steps), args.save)
@@ -375,8 +386,8 @@ def main() -> None:
     if args.funnels:
         funnel_sampling(30 if args.quick else 300)
         return
-    if args.regularizers and args.gan:
-        gan_regularizers(20 if args.quick else 200, rounds, args.save)
+    if args.regularizers and (args.gan or args.digits):
+        gan_regularizers(20 if args.quick else 200, rounds, args.save, args.digits)
         return
     if args.regularizers:
         regularizers(50 if args.quick else 500 if args.pair is None else 300, rounds, args.pair, args.save)

@@ -102,6 +102,17 @@ def record_machine(args: argparse.Namespace, driver: str, path: Path = MACHINES,
     return rate
 
 
+def load_speed(path: Path, where: str) -> tuple[dict[str, float], str]:
+    """``bench.py --regularizers {where} --save``'s ratios to no regularizer, and how they
+    were measured (or how to measure them)."""
+    if not path.exists():
+        return {}, f"not measured yet: `python benchmarks/bench.py --regularizers {where} --save` writes `{path.name}`"
+    record = json.loads(path.read_text())
+    how = (f"`{record['command']}`, {record['rounds']} rounds, {record['threads']} thread(s) as in the grid; "
+           f"none ran at {record['none_steps_per_s']} critic steps/s there")
+    return record["speed_vs_none"], how
+
+
 def flow(config: dict[str, Any]) -> str:
     """A config as one line of YAML (``--config`` takes YAML text): a run's parameters
     then name no file, so its id does not depend on where runs go."""

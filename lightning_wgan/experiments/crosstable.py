@@ -22,7 +22,6 @@ redraws each regularizer's seeds and tuning pairs. Nothing here trains: it reads
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import statistics
@@ -37,7 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments import convergence, digits, family  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS  # noqa: E402
+from lightning_wgan.experiments.common import RESULTS, load_speed  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import RunTable, collect  # noqa: E402
 
@@ -216,20 +215,10 @@ to no regularizer, measured side by side in one run ({speed}).
 """
 
 
-def load_speed(path: Path) -> tuple[dict[str, float], str]:
-    """``bench.py --regularizers --gan --save``'s ratios, and how they were measured."""
-    if not path.exists():
-        return {}, f"not measured yet: `python benchmarks/bench.py --regularizers --gan --save` writes `{path.name}`"
-    record = json.loads(path.read_text())
-    how = (f"`{record['command']}`, {record['rounds']} rounds, {record['threads']} thread(s) as in the grid; "
-           f"none ran at {record['none_steps_per_s']} critic steps/s there")
-    return record["speed_vs_none"], how
-
-
 def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], results: Path, sources: tuple[Path, ...],
            image_rows: list[dict[str, Any]] | None = None, speed_path: Path = RESULTS / GAN_SPEED) -> str:
     critic, gan = critics(family_rows), {**generators(gan_rows), **images(image_rows or [])}
-    speed, how = load_speed(speed_path)
+    speed, how = load_speed(speed_path, "--gan")
     head = HEADER.format(family=sources[0].name, convergence=sources[1].name, digits=sources[-1].name,
                          critic_runs=sum(len(c["cos"]) for c in critic.values()),
                          gan_runs=sum(len(g["quality"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS, speed=how)

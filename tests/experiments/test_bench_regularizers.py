@@ -47,6 +47,30 @@ def test_gan_speed_measures_each_regularizer_with_the_grids_configs_against_none
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-2]) == kept["speed_vs_none"]
 
 
+def test_digits_speed_measures_each_regularizer_with_the_digits_configs_at_their_own_size(tmp_path, monkeypatch):
+    """--regularizers --digits: the digits grid's configs (the DCGAN critic, deel-torchlip's
+    convolutional one), at the configs' own sizes, alternating with none; kept for its report."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench
+
+    from lightning_wgan.experiments import digits
+
+    asked = []
+
+    def rate(width, batch, steps, monitor=True, configs=()):
+        asked.append((width, batch, monitor, list(configs)))
+        return 10.0 if configs == digits.configs("none") else 2.0 if any("LipschitzDCGANCritic" in c for c in configs) else 6.0
+
+    monkeypatch.setattr(bench, "template", rate)
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    bench.gan_regularizers(200, 1, save=True, digits=True)
+    names = digits.FULL.regularizers
+    assert [a[3] for a in asked] == [c for n in names for c in (digits.configs(n), digits.configs("none"))]
+    assert all(a[:3] == (None, None, False) for a in asked)  # the digits config's own networks and batch
+    kept = json.loads((tmp_path / digits.SPEED).read_text())
+    assert kept["speed_vs_none"] == {n: (0.2 if n == "torchlip" else 0.6) for n in names} and len(names) == 12
+
+
 def test_funnel_speed_trains_each_regularizer_as_the_family_grid_does_and_keeps_each_pair(tmp_path, monkeypatch):
     """--regularizers --pair: the family grid's configs for the pair (the task, the
     regularizer, the pair and its critic), alternating with none; pairs kept side by side."""

@@ -1,6 +1,8 @@
 """The digits driver: every regularizer composes with the digits config into a
 convolutional critic that meets its contracts; the report by hand; --quick (slow)."""
 
+import json
+
 import pytest
 import yaml
 from conftest import REPO
@@ -39,7 +41,12 @@ def test_the_final_fid_is_the_mean_of_the_last_evaluations_and_the_table_by_hand
     assert G.final_fid(summary) == pytest.approx((20 + 12 + 10 + 8) / 4)
     rows = [{"config": G.configs("alp"), "seed_everything": 0, "summary": summary}]
     text = G.report(rows, tmp_path, tmp_path / "t.jsonl")
-    assert "| alp | 10 | 1 | 12.50 | 6.25 | 8.00 (1500) | 30.0 |" in text
+    assert "| alp | 10 | 1 | 12.50 | 6.25 | 8.00 (1500) | 30.0 | - |" in text  # not measured side by side yet
+    assert "not measured yet: `python benchmarks/bench.py --regularizers --digits --save` writes `digits_speed.json`" in text
+    (tmp_path / G.SPEED).write_text(json.dumps({"speed_vs_none": {"alp": 0.404}, "none_steps_per_s": 12.0, "threads": 1,
+                                                "rounds": 3, "command": "python benchmarks/bench.py --regularizers --digits"}))
+    text = G.report(rows, tmp_path, tmp_path / "t.jsonl")
+    assert "| 30.0 | 0.40 |" in text and "3 rounds, 1 thread(s) as in the grid; none ran at 12.0 critic steps/s" in text
 
 
 @pytest.mark.slow
