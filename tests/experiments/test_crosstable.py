@@ -60,10 +60,10 @@ def test_each_regularizer_at_its_gan_lambda_side_by_side_and_the_rank_correlatio
     speed.write_text(json.dumps({"speed_vs_none": {"lp": 0.55, "alp": 0.447}, "none_steps_per_s": 21.0, "threads": 1, "rounds": 3,
                                  "command": "python benchmarks/bench.py --regularizers --gan --save"}))
     text = X.report(family_rows, gan_rows, tmp_path, (tmp_path / "family.jsonl", tmp_path / "convergence.jsonl"), image_rows, speed)
-    assert "| digits: FID / floor | digits: steps to 2× floor | GAN speed vs none |" in text and "| 2.00 | - | 0.55 |" in text
-    assert "| 4.00 | - | 0.45 |" in text and "3 rounds, 1 thread(s) as in the grid; none ran at 21.0 critic steps/s" in text
+    assert "| 8gaussians: steps to 2× floor | digits: FID / floor | toy GAN speed vs none |" in text and "| 2.00 | 0.55 |" in text
+    assert "| 4.00 | 0.45 |" in text and "3 rounds, 1 thread(s) as in the grid; none ran at 21.0 critic steps/s" in text
     assert "| lp | 10 | 0.900 ± 0.000 | 1.00 ± 0.00 | 1.30 ± 0.10 | 750 ± 0 |" in text
-    assert "| spectral | - | 0.200 ± 0.000 | 0.40 ± 0.00 | 9.10 ± 0.10 | never | - | - | - |" in text  # not measured: -
+    assert "| spectral | - | 0.200 ± 0.000 | 0.40 ± 0.00 | 9.10 ± 0.10 | never | - | - |" in text  # not measured: -
     assert "not measured yet" in X.report(family_rows, gan_rows, tmp_path, (tmp_path / "f", tmp_path / "c"), [], tmp_path / "no.json")
     assert "| clip | 0.01 |" in text
     assert "| 8gaussians | funnel cosine | final quality / floor | 4 | -1.00 | -1.00 to -1.00 | < 0 |" in text
