@@ -164,7 +164,9 @@ def template(width: int | None, batch: int | None, steps: int, n_critic: int = 5
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
             args=[
-                "fit", *(arg for c in configs for arg in ("--config", str(REPO / c))), *([] if monitor else ["--monitor", "null"]),
+                # config files, or inline YAML (the digits' deel-torchlip critic)
+                "fit", *(arg for c in configs for arg in ("--config", str(REPO / c) if c.endswith(".yaml") else c)),
+                *([] if monitor else ["--monitor", "null"]),
                 "--generator_steps", str(generator_steps), "--eval_every", str(10**9), *size, "--run_dir", str(Path(tmp) / "run"),
                 "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false", *(extra or []),
             ],
