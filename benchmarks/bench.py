@@ -149,6 +149,12 @@ class StepTimer(pl.Callback):
             Path(self.out).write_text(json.dumps({"rate": self.rate}))
 
 
+def config_flags(configs: Iterable[str]) -> list[str]:
+    """``--config`` for each of ``configs``: a file in the repository, or inline YAML (the
+    digits' deel-torchlip critic, a funnel pair's critic)."""
+    return [arg for c in configs for arg in ("--config", str(REPO / c) if c.endswith(".yaml") else c)]
+
+
 def template(width: int | None, batch: int | None, steps: int, n_critic: int = 5, monitor: bool = True,
              extra: list[str] | None = None, configs: Iterable[str] = ()) -> float:
     """Critic steps/s of `python train.py` with the default config, or ``configs`` on top
@@ -164,9 +170,7 @@ def template(width: int | None, batch: int | None, steps: int, n_critic: int = 5
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
             args=[
-                # config files, or inline YAML (the digits' deel-torchlip critic)
-                "fit", *(arg for c in configs for arg in ("--config", str(REPO / c) if c.endswith(".yaml") else c)),
-                *([] if monitor else ["--monitor", "null"]),
+                "fit", *config_flags(configs), *([] if monitor else ["--monitor", "null"]),
                 "--generator_steps", str(generator_steps), "--eval_every", str(10**9), *size, "--run_dir", str(Path(tmp) / "run"),
                 "--trainer.enable_progress_bar", "true", "--trainer.enable_model_summary", "false", *(extra or []),
             ],
@@ -184,10 +188,9 @@ def critic_only(configs: Iterable[str], steps: int, extra: Iterable[str] = ()) -
     order, with the regularizer benchmark's run arguments."""
     timer = StepTimer(max(steps // 10, 5))
     run_args = experiment("benchmark", "--regularizers").RUN_ARGS
-    flags = [arg for c in configs for arg in ("--config", str(REPO / c) if c.endswith(".yaml") else c)]
     with tempfile.TemporaryDirectory() as tmp:
         WGANCLI(
-            args=["fit", *flags, *extra, "--critic_steps", str(steps + timer.warmup), *run_args,
+            args=["fit", *config_flags(configs), *extra, "--critic_steps", str(steps + timer.warmup), *run_args,
                   "--trainer.enable_model_summary=false", "--run_dir", str(Path(tmp) / "run")],
             trainer_defaults={"callbacks": [timer]},
         )

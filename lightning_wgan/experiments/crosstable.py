@@ -120,6 +120,11 @@ def rank_correlation(critic: dict[str, dict[str, list[float]]], gan: dict[str, d
     return rho(lambda xs: xs), boot[int(0.05 * (len(boot) - 1))], boot[int(0.95 * (len(boot) - 1))], len(names)
 
 
+def measured(gan: dict[tuple[str, str], dict[str, list[float]]], dataset: str, key: str) -> bool:
+    """Whether any run on ``dataset`` measured ``key`` (the digits have no steps to the floor)."""
+    return any(g.get(key) for (d, _), g in gan.items() if d == dataset)
+
+
 def correlations(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str], dict[str, list[float]]]) -> list[str]:
     """The rank-correlation table: each data set × critic measure × generator measure."""
     lines = ["| data set | critic | generator | regularizers | Spearman ρ | 90 % bootstrap interval | "
@@ -127,8 +132,8 @@ def correlations(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str,
     for ds in sorted({ds for ds, _ in gan}):
         by_name = {name: g for (d, name), g in gan.items() if d == ds}
         for gan_key, gan_name in GENERATOR_MEASURES:
-            if not any(g.get(gan_key) for g in by_name.values()):
-                continue  # the digits have no steps to the floor
+            if not measured(gan, ds, gan_key):
+                continue
             for critic_key, critic_name, sign in CRITIC_MEASURES:
                 rho, lo, hi, n = rank_correlation(critic, by_name, critic_key=critic_key, gan_key=gan_key)
                 head = f"| {ds} | {critic_name} | {gan_name} | {n} |"
@@ -158,9 +163,9 @@ def markdown(critic: dict[str, dict[str, list[float]]], gan: dict[tuple[str, str
     datasets = sorted({ds for ds, _ in gan})
     names = [n for n in family.ORDER if n in critic or any((ds, n) in gan for ds in datasets)]
     speed = speed or {}
-    # (data set, key, heading): the steps to 2× the floor only where they are measured (not the digits)
+    # (data set, key, heading) of each measure some run on it has
     columns = [(ds, key, f"{ds}: {measure(ds) if key == 'quality' else 'steps to 2× floor'}") for ds in datasets
-               for key in ("quality", "steps") if key == "quality" or any(g["steps"] for (d, _), g in gan.items() if d == ds)]
+               for key in ("quality", "steps") if measured(gan, ds, key)]
     lines = ["| regularizer | λ | funnel cosine | funnel estimate / W1 | " + " | ".join(c[2] for c in columns)
              + " | toy GAN speed vs none |", "|" + "---|" * (5 + len(columns))]
     for n in names:
