@@ -317,7 +317,9 @@ def run_sweep(
             print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
             cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}", *resume]
             log = open(run_dir / "output.log", "a")  # noqa: SIM115 (closed by reap)
-            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), run_dir, log))
+            # No run reads the terminal: a prompt (wandb's login, say) fails at once instead of waiting.
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            running.append((proc, run_dir, log))
         reap(block=True)
         return write_tables(runs_table, out, list(sweep["parameters"]))
 

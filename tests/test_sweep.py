@@ -111,37 +111,10 @@ def test_no_credentials_means_offline_and_no_prompt(tmp_path):
     assert len(offline) == 1 and any(offline[0].glob("*.wandb"))
 
 
-def test_in_process_workers_take_config_lists_and_skip_finished_runs(tmp_path, capfd):
-    sweep = tmp_path / "lists.yaml"
-    sweep.write_text(yaml.safe_dump({
-        "program": "train.py",
-        "method": "grid",
-        "parameters": {
-            "config": {"values": [["conf/estimate/gaussian_scale.yaml", "conf/regularizers/gp.yaml"],
-                                  ["conf/estimate/gaussian_scale.yaml", "conf/regularizers/torchlip.yaml"]]},
-            "critic_steps": {"value": 3},
-        },
-    }, sort_keys=False))
-    assert to_args({"critic_steps": 3, "config": ["a.yaml", "b.yaml"]}) == ["--config=a.yaml", "--config=b.yaml", "--critic_steps=3"]
-    extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
-             "--trainer.enable_progress_bar=false"]
-    out = tmp_path / "out"
-    rows = run_sweep(sweep, out, extra, in_process=True)
-    assert len(rows) == 2
-    assert sorted(r["summary"]["penalty"] for r in rows) == ["gp", "none"]
-    assert all(r["summary"]["critic_steps"] == 3 and r["summary"]["critic_steps_per_s"] > 0 for r in rows)
-    # The terminal shows the progress bar; the framework's output (here Lightning's model summary) is in each run's log.
-    terminal = "".join(capfd.readouterr())
-    assert "2/2" in terminal and "Trainable params" not in terminal
-    assert all("Trainable params" in (out / r["run"] / "output.log").read_text() for r in rows)
-    run_sweep(sweep, out, extra, in_process=True)
-    assert "2 of 2 runs done already" in capfd.readouterr().out
-
-
 def test_a_grid_of_several_sweeps_shows_one_progress_bar(tmp_path, capfd):
     """Two sweeps run in turn under one GridProgress: one bar, over both, to 2/2; no bar
     of either sweep's own; a sweep whose runs are all done starts no workers."""
-    from lightning_wgan.sweep import GridProgress, RunTable, collect
+    from lightning_wgan.sweep import GridProgress
 
     extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
              "--trainer.enable_progress_bar=false"]
@@ -190,10 +163,12 @@ def test_a_worker_takes_the_runs_no_other_worker_has_claimed(tmp_path, monkeypat
     assert ran == ["--seed_everything=0"]  # the first unclaimed one: 1 is done by now, but 0 never was
 
 
-def test_a_sweep_borrows_the_shares_nobody_uses_and_gives_them_back(tmp_path):
+def test_in_process_workers_take_config_lists_borrow_spare_shares_and_skip_finished_runs(tmp_path, capfd):
     """One worker of its own and one share to spare: the sweep borrows the share for a
-    worker of one run while runs are unclaimed, runs every run once, and gives it back."""
-    from lightning_wgan.sweep import RunTable, Shares
+    worker of one run while runs are unclaimed, runs every run once, and gives it back.
+    Each run's parameter is a list of configs; the terminal shows the progress bar and
+    each run's log the framework's output."""
+    from lightning_wgan.sweep import Shares
 
     class Counted(Shares):
         lent = 0
@@ -203,16 +178,25 @@ def test_a_sweep_borrows_the_shares_nobody_uses_and_gives_them_back(tmp_path):
             Counted.lent += got
             return got
 
-    spare = Counted(1)
     sweep = {"program": "train.py", "method": "grid", "parameters": {
-        "config": {"value": ["conf/estimate/gaussian_scale.yaml", "conf/regularizers/none.yaml"]}, "critic_steps": {"value": 3},
-        "seed_everything": {"values": [0, 1]}}}
+        "config": {"values": [["conf/estimate/gaussian_scale.yaml", "conf/regularizers/gp.yaml"],
+                              ["conf/estimate/gaussian_scale.yaml", "conf/regularizers/torchlip.yaml"]]},
+        "critic_steps": {"value": 3}}}
+    assert to_args({"critic_steps": 3, "config": ["a.yaml", "b.yaml"]}) == ["--config=a.yaml", "--config=b.yaml", "--critic_steps=3"]
     extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
              "--trainer.enable_progress_bar=false"]
-    rows = run_sweep(sweep, tmp_path / "out", extra, in_process=True, spare=spare)
-    table = RunTable(tmp_path / "out" / "runs.jsonl").read().values()
-    assert len(rows) == 2 and sorted(r["params"]["seed_everything"] for r in table) == [0, 1] and all(r["finished"] for r in table)
+    out, spare = tmp_path / "out", Counted(1)
+    rows = run_sweep(sweep, out, extra, in_process=True, spare=spare)
+    assert len(rows) == 2 and sorted(r["summary"]["penalty"] for r in rows) == ["gp", "none"]
+    assert all(r["summary"]["critic_steps"] == 3 and r["summary"]["critic_steps_per_s"] > 0 for r in rows)
+    assert all(r["finished"] for r in RunTable(out / "runs.jsonl").read().values())
     assert Counted.lent >= 1 and spare.free == 1  # borrowed, and given back
+    # Lightning's model summary is in each run's log, not on the terminal.
+    terminal = "".join(capfd.readouterr())
+    assert "2/2" in terminal and "Trainable params" not in terminal
+    assert all("Trainable params" in (out / r["run"] / "output.log").read_text() for r in rows)
+    run_sweep(sweep, out, extra, in_process=True)
+    assert "2 of 2 runs done already" in capfd.readouterr().out
 
 
 def test_a_share_goes_to_an_owner_who_waits_before_any_borrower():

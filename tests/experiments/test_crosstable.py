@@ -97,3 +97,20 @@ def test_an_estimate_at_or_below_zero_is_infinitely_far_from_w1_and_ties_say_so(
 def test_steps_print_whole_and_huge_scores_in_three_figures():
     assert X.spread([1500.0, 2500.0], 0) == "2000 ± 707" and X.spread([math.inf, 3000.0], 0) == "3000 (1 never)"
     assert X.spread([5.5e6, 5.6e6]) == "5.55e+06 ± 7.07e+04" and X.spread([0.8, 0.9]) == "0.850 ± 0.071"
+
+
+def test_all_bootstrap_draws_at_once_give_scipys_spearman_rho_row_by_row():
+    """Against scipy.stats.spearmanr called on each row: ties, inf ("never") and a
+    constant row, which has no ρ."""
+    import numpy as np
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    xs = rng.integers(0, 4, size=(50, 7)).astype(float)
+    ys = rng.integers(0, 4, size=(50, 7)).astype(float)
+    ys[::5, 2] = math.inf
+    xs[3] = 1.0
+    got = X.spearman_rows(xs, ys)
+    assert math.isnan(got[3])
+    for i in set(range(50)) - {3}:
+        assert got[i] == pytest.approx(stats.spearmanr(xs[i], ys[i]).statistic, abs=1e-12), i
