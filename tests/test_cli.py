@@ -30,6 +30,10 @@ def test_every_config_runs_a_few_steps(config, tmp_path):
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "config.yaml").is_file()
     assert (run / "samples.png").stat().st_size > 1000
+    if config.startswith("conf/images/"):  # the quality callback of an image config: FID and KID at every evaluation
+        assert all(h["fid"] > 0 and "kid" in h for h in summary["history"])
+        # Real training images are far closer to the held-out set than an untrained generator.
+        assert 0 < summary["fid_floor"] < 0.2 * summary["fid"]
 
 
 def test_run_length_is_in_generator_steps_and_ends_with_an_evaluation(tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import DOWNLOAD_CONFIGS, REPO, read_summary, run_cli
+from conftest import DOWNLOAD_CONFIGS, REPO, run_cli
 from PIL import Image
 from scipy import linalg
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -258,15 +258,7 @@ def test_fid_and_kid_of_a_set_against_itself_are_zero_and_grow_with_noise(digits
     assert abs(kids[0]) < 0.2 * kids[3] and kids[2] < kids[3] < kids[4]
 
 
-def test_image_quality_callback_logs_fid_and_kid_in_the_summary(tmp_path):
-    run = tmp_path / "run"
-    run_cli(run, "--generator_steps", "4", "--eval_every", "2", config=str(REPO / "conf/images/digits.yaml"))
-    summary = read_summary(run)
-    assert [h["step"] for h in summary["history"]] == [2, 4]
-    assert all(h["fid"] > 0 and "kid" in h for h in summary["history"])
-    # Real training images are far closer to the held-out set than an untrained generator.
-    assert 0 < summary["fid_floor"] < 0.2 * summary["fid"]
-    assert summary["dataset"] == "digits" and (run / "samples.png").is_file()
+# The digits config's FID and KID in the summary: tests/test_cli.py, test_every_config_runs_a_few_steps.
 
 
 def test_image_quality_needs_labels_for_the_classifier_feature(tmp_path):
