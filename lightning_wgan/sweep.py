@@ -8,7 +8,9 @@ random draws (``method: random``) one process at a time, each an offline wandb r
 one group, and keeps every run as a row of a table (:class:`RunTable`, ``runs.jsonl`` in
 the results folder: its parameters, its ``summary.json`` and whether it finished), from
 which it writes ``results.csv`` and ``results.md``. A rerun skips the runs the table has
-as finished. Bayesian search needs wandb's server (``wandb sweep``, then ``wandb agent``).
+as finished. ``--until HH:MM`` starts no run that is expected to end after that time
+(:func:`in_time`): the runs left wait for the next sweep, instead of being cut off.
+Bayesian search needs wandb's server (``wandb sweep``, then ``wandb agent``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import datetime
 import hashlib
 import itertools
 import json
@@ -38,6 +41,9 @@ import yaml
 from filelock import FileLock, Timeout
 
 REPO = Path(__file__).resolve().parent.parent
+# The deadline of --until, as epoch seconds: in the environment, so that the workers and
+# runs a sweep starts, and the grids a driver runs in turn, all keep it.
+UNTIL = "SWEEP_UNTIL"
 RESULT_KEYS = ("w1_exact", "noise_floor", "w1_over_floor", "w1_critic", "w1_critic_se", "rel_error", "ratio", "modes_covered")
 
 
@@ -239,7 +245,8 @@ def run_sweep(
     each run gets an equal share of the cores (:func:`shared_cores_env`). With
     ``in_process``, ``spare`` holds shares that others own: while runs are left
     unclaimed, the sweep borrows each one that is free for a worker of one run, and gives
-    it back when that worker exits, so an owner who comes waits one run at most.
+    it back when that worker exits, so an owner who comes waits one run at most. Under
+    ``--until`` a run starts only where it is expected to end before it (:func:`in_time`).
     """
     if isinstance(path, dict):
         out.mkdir(parents=True, exist_ok=True)
@@ -313,6 +320,8 @@ def run_sweep(
                 continue
             while len(running) >= jobs:
                 reap(block=False)
+            if not in_time(runs_table, out.name, params, f"[{i + 1}/{len(runs)}]"):
+                continue
             run_dir, resume = start_run(out, params)
             print(f"[{i + 1}/{len(runs)}] {run_dir.name} {params}", flush=True)
             cmd = [sys.executable, str(program), *to_args(params), *extra, f"--run_dir={run_dir}", *resume]
@@ -420,6 +429,79 @@ def resumable(run_dir: Path) -> bool:
     return ckpt.is_file() and unreadable_checkpoint(ckpt) is None
 
 
+def until_time(text: str, now: datetime.datetime | None = None) -> float:
+    """``--until``'s value, a time of day HH:MM, as epoch seconds: the next time this
+    machine's clock shows it (after ``now``)."""
+    now = now or datetime.datetime.now()
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+        end = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day HH:MM (e.g. 02:30)") from None
+    return (end if end > now else end + datetime.timedelta(days=1)).timestamp()
+
+
+class Until(argparse.Action):
+    """``--until HH:MM``: puts the deadline in this process's environment (:data:`UNTIL`),
+    where every sweep it runs, and their workers and runs, find it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None
+                 ) -> None:
+        os.environ[UNTIL] = str(values)
+        setattr(namespace, self.dest, values)
+
+
+def add_until(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--until", type=until_time, action=Until, metavar="HH:MM",
+                        help="start no run that is expected to end after this time of day (by the wall time of its "
+                             "finished look-alikes); the runs left are run by the next call")
+
+
+LENGTHS = ("generator_steps", "critic_steps")  # a run's length, in the parameters that give one
+
+
+def expected_seconds(rows: Iterable[dict[str, Any]], sweep: str, params: dict[str, Any]) -> float | None:
+    """How long a run of ``sweep`` with ``params`` should take, from the sweep's finished
+    ``rows``: the median wall time of those with the same parameters but the seeds (any
+    name with "seed" in it) and the length, failing that of those with the same but the
+    data (``data.*``) too; each scaled to the run's length where its parameters give one
+    (``generator_steps`` or ``critic_steps``) and the row's summary has it (a continued run
+    ran longer). None where none has finished."""
+    def cost(p: dict[str, Any], data: bool) -> dict[str, Any]:
+        return {k: v for k, v in p.items() if "seed" not in k and k not in LENGTHS and (data or not k.startswith("data."))}
+
+    def seconds(summary: dict[str, Any]) -> float:
+        length = next((k for k in LENGTHS if params.get(k) and summary.get(k)), None)
+        return summary["wall_time_s"] * (params[length] / summary[length] if length else 1.0)
+
+    done = [r for r in rows if r["sweep"] == sweep and r["finished"] and "wall_time_s" in (r["summary"] or {})]
+    for data in (True, False):
+        times = [seconds(r["summary"]) for r in done if cost(r["params"], data) == cost(params, data)]
+        if times:
+            return statistics.median(times)
+    return None
+
+
+def fits(seconds: float | None) -> bool:
+    """Whether something expected to take ``seconds`` (None: not known) ends before the
+    deadline of ``--until`` (:data:`UNTIL`), if there is one."""
+    until = os.environ.get(UNTIL)
+    return until is None or time.time() + (seconds or 0.0) <= float(until)
+
+
+def in_time(table: RunTable, sweep: str, params: dict[str, Any], label: str) -> bool:
+    """Whether to start a run of ``sweep`` with ``params`` now (:func:`fits`, by
+    :func:`expected_seconds` from ``table``); says so where it is left for later."""
+    if UNTIL not in os.environ:  # no deadline: no table to read before each run
+        return True
+    seconds = expected_seconds(table.read().values(), sweep, params)
+    if fits(seconds):
+        return True
+    why = f"it would end after --until (about {seconds / 60:.0f} min)" if seconds is not None else "--until has passed"
+    print(f"{label} {run_id(params)} left for the next call: {why}", flush=True)
+    return False
+
+
 def claim(claims: Path, params: dict[str, Any]) -> bool:
     """Whether this worker takes the run: the one that creates its claim file first
     (an exclusive create, atomic between processes)."""
@@ -447,6 +529,8 @@ def work(path: str | Path, out: Path, extra: list[str], claims: Path, count: int
         if taken == at_most:
             return
         if run_id(params) in finished or not claim(claims, params):
+            continue
+        if not in_time(runs_table, out.name, params, f"[{i + 1}/{len(runs)}]"):  # it stays claimed: no other worker asks again
             continue
         taken += 1
         run_dir, resume = start_run(out, params)
@@ -530,6 +614,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs threads)")
     parser.add_argument("--in_process", action="store_true", help="--jobs worker processes, each running its runs in itself")
     parser.add_argument("--table", help="the runs' table (default: runs.jsonl in the results folder)")
+    add_until(parser)
     parser.add_argument("--claims", help=argparse.SUPPRESS)  # one worker of an --in_process sweep: its claims folder
     parser.add_argument("--at_most", type=int, help=argparse.SUPPRESS)  # and how many runs it takes
     args = parser.parse_args(argv)

@@ -1,10 +1,13 @@
 """Sweep files, the local sweep runner, and wandb without credentials."""
 
+import argparse
+import datetime
 import json
 import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,25 @@ import yaml
 from conftest import REPO
 
 from lightning_wgan.cli import WGANCLI
-from lightning_wgan.sweep import RunTable, SweepError, claim, collect, draw, expand, load_sweep, run_id, run_sweep, to_args, work
+from lightning_wgan.sweep import (
+    UNTIL,
+    RunTable,
+    SweepError,
+    add_until,
+    claim,
+    collect,
+    draw,
+    expand,
+    expected_seconds,
+    fits,
+    in_time,
+    load_sweep,
+    run_id,
+    run_sweep,
+    to_args,
+    until_time,
+    work,
+)
 
 SWEEPS = sorted((REPO / "conf" / "sweeps").glob("*.yaml"))
 
@@ -283,3 +304,88 @@ def test_a_second_runner_of_a_sweep_stops_with_one_line(tmp_path):
     assert not (out / "runs.jsonl").exists() and not any(out.glob("*/params.json"))  # nothing ran
     with sole_runner(out):
         pass  # free again
+
+
+def row(params, wall=None, steps=None, sweep="s", finished=True):
+    summary = {"finished": finished, "wall_time_s": wall, **({"generator_steps": steps} if steps else {})}
+    return {"sweep": sweep, "run": run_id(params), "finished": finished, "params": params, "summary": summary}
+
+
+def test_until_is_the_next_time_the_clock_shows_it_and_a_bad_one_is_one_line(monkeypatch, capsys):
+    now = datetime.datetime(2026, 12, 5, 23, 50, 12)
+    assert until_time("02:30", now) == datetime.datetime(2026, 12, 6, 2, 30).timestamp()  # past midnight: tomorrow's
+    assert until_time("23:55", now) == datetime.datetime(2026, 12, 5, 23, 55).timestamp()
+    assert until_time("23:50", now) == datetime.datetime(2026, 12, 6, 23, 50).timestamp()  # a minute that has begun is gone
+    parser = argparse.ArgumentParser(prog="sweep")
+    add_until(parser)
+    monkeypatch.setenv(UNTIL, "0")  # restored after the test
+    for bad in ("25:00", "2:30pm", "0230", "1:2:3"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--until", bad])
+        assert f"argument --until: '{bad}' is not a time of day HH:MM (e.g. 02:30)" in capsys.readouterr().err
+    assert os.environ[UNTIL] == "0"  # a bad value sets nothing
+    args = parser.parse_args(["--until", "06:00"])
+    assert float(os.environ[UNTIL]) == args.until == until_time("06:00")  # the workers and runs it starts inherit it
+
+
+def test_a_runs_expected_time_is_the_median_of_its_finished_look_alikes_scaled_to_its_length():
+    a = {"config": "a", "data.dataset": "8g", "generator_steps": 1000}
+    rows = [row({**a, "seed_everything": 0}, 100, 1000), row({**a, "seed_everything": 1}, 300, 1000),
+            row({**a, "seed_everything": 2}, 800, 2000),  # continued to 2000 steps: 400 s for 1000
+            row({**a, "seed_everything": 3}, 9000, 1000, finished=False), row({**a, "seed_everything": 4}, 9000, 1000, sweep="t"),
+            row({**a, "config": "b", "seed_everything": 0}, 50, 1000),
+            row({**a, "data.dataset": "25g", "config": "c", "seed_everything": 0}, 70, 1000)]
+    assert expected_seconds(rows, "s", {**a, "seed_everything": 9}) == 300  # median of 100, 300, 400
+    assert expected_seconds(rows, "s", {**a, "seed_everything": 9, "generator_steps": 3000}) == 900
+    assert expected_seconds(rows, "s", {**a, "data.dataset": "25g", "seed_everything": 9}) == 300  # no 25g one: the other data's
+    assert expected_seconds(rows, "s", {**a, "config": "c", "seed_everything": 9}) == 70  # its own data's, where it has one
+    assert expected_seconds(rows, "s", {**a, "config": "d"}) is None
+    assert expected_seconds(rows, "t", {**a, "seed_everything": 0}) == 9000
+    assert expected_seconds([row({"x": 1}, 60)], "s", {"x": 1, "generator_steps": 5}) == 60  # no length in the row: as it is
+
+
+def test_fits_before_the_deadline_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(UNTIL, raising=False)
+    assert fits(1e9)  # no deadline
+    monkeypatch.setenv(UNTIL, str(time.time() + 100))
+    assert fits(50) and fits(None) and not fits(500)
+    monkeypatch.setenv(UNTIL, str(time.time() - 1))
+    assert not fits(None)  # past it, not even a run of unknown length starts
+    assert not in_time(RunTable(tmp_path / "none.jsonl"), "s", {"x": 1}, "[1/1]")
+    assert capsys.readouterr().out == f"[1/1] {run_id({'x': 1})} left for the next call: --until has passed\n"
+
+
+def test_runs_that_would_end_after_until_wait_for_the_next_call(tmp_path, monkeypatch, capfd):
+    """A finished look-alike took an hour, the deadline is 10 minutes away: the slow run is
+    left (and claimed, so no other worker asks again), the fast one of unknown length runs;
+    the same in a sweep's own processes, and with no deadline the slow one runs."""
+    sweep = tmp_path / "s.yaml"
+    program = tmp_path / "program.py"  # a run: its summary, at once
+    program.write_text("import json, sys\nrun_dir = [a for a in sys.argv if a.startswith('--run_dir=')][0].split('=', 1)[1]\n"
+                       "open(run_dir + '/summary.json', 'w').write(json.dumps({'finished': True, 'wall_time_s': 1}))\n")
+    sweep.write_text(yaml.safe_dump({"program": str(program), "method": "grid",
+                                     "parameters": {"x": {"values": ["slow", "fast"]}, "seed_everything": {"value": 0}}}))
+    out, claims = tmp_path / "out", tmp_path / "claims"
+    claims.mkdir()
+    RunTable(out / "runs.jsonl").put([row({"x": "slow", "seed_everything": 9}, 3600, sweep="out")])
+    monkeypatch.setenv(UNTIL, str(time.time() + 600))
+    ran = []
+
+    class FakeCLI:
+        def __init__(self, args):
+            ran.append(next(a for a in args if a.startswith("--x=")))
+            run_dir = Path(next(a for a in args if a.startswith("--run_dir=")).split("=", 1)[1])
+            (run_dir / "summary.json").write_text(json.dumps({"finished": True, "wall_time_s": 1}))
+
+    monkeypatch.setattr("lightning_wgan.cli.WGANCLI", FakeCLI)
+    work(sweep, out, [], claims)
+    assert ran == ["--x=fast"]
+    assert not claim(claims, {"x": "slow", "seed_everything": 0})
+    assert f"[1/2] {run_id({'x': 'slow', 'seed_everything': 0})} left for the next call: it would end after --until (about 60 min)" \
+        in capfd.readouterr().out
+    processes = tmp_path / "processes"
+    RunTable(processes / "runs.jsonl").put([row({"x": "slow", "seed_everything": 9}, 3600, sweep="processes")])
+    assert [r["x"] for r in run_sweep(sweep, processes, []) if r["seed_everything"] == 0] == ["fast"]
+    assert "left for the next call" in capfd.readouterr().out
+    monkeypatch.delenv(UNTIL)
+    assert sorted(r["x"] for r in run_sweep(sweep, processes, []) if r["seed_everything"] == 0) == ["fast", "slow"]

@@ -3,6 +3,7 @@ table in docs/results/, and the command that continues it (finished runs are ski
 
     python -m lightning_wgan.experiments         # the standing
     python -m lightning_wgan.experiments --run   # then each unfinished grid in turn
+    python -m lightning_wgan.experiments --run --until 02:30   # starting no run that would end later
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import importlib
 from pathlib import Path
 
 from lightning_wgan.experiments.common import RESULTS
-from lightning_wgan.sweep import RunTable, SweepError
+from lightning_wgan.sweep import RunTable, SweepError, add_until
 
 # The grids, GAN training first (docs/results.md), then the W1 benchmark (docs/benchmark.md).
 GRIDS = ["convergence", "digits", "funnels", "family", "strongest", "images", "benchmark"]
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default=str(RESULTS), help="the folder of the grids' tables")
     parser.add_argument("--run", action="store_true",
                         help="then run each unfinished grid in this order, with its own defaults (its tables in docs/results/)")
+    add_until(parser)
     args = parser.parse_args(argv)
     if args.run and Path(args.results) != RESULTS:
         parser.error(f"--run continues the grids of {RESULTS}; give --results {args.results} without it")

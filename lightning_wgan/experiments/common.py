@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import yaml
 
-from lightning_wgan.sweep import REPO, RunTable, SweepError
+from lightning_wgan.sweep import REPO, RunTable, SweepError, add_until
 
 RESULTS = REPO / "docs" / "results"
 MACHINES = RESULTS / "machines.jsonl"  # the plain loop's speed at each start of a grid (record_machine)
@@ -35,6 +35,7 @@ def driver_arguments(description: str, quick: str, results: str, jobs: int = 2, 
     parser.add_argument("--table", help="the runs' table (default docs/results/NAME.jsonl; runs.jsonl in --runs, or for --quick)")
     parser.add_argument("--results", help=f"where the report goes (default {results})")
     parser.add_argument("--jobs", type=int, default=jobs, help=f"{jobs_help} (default {jobs})")
+    add_until(parser)
     return parser
 
 

@@ -48,8 +48,10 @@ from lightning_wgan.sweep import (  # noqa: E402
     Shares,
     collect,
     expand,
+    fits,
     mean_sd,
     mean_sd_text,
+    resumable,
     run_id,
     run_sweep,
     shared_cores_env,
@@ -248,7 +250,13 @@ def go_on(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps
     has finished, so an interruption never loses the shorter run. On the same machine
     the seed makes a rerun's first part the same as the run's; on another CPU the
     rounding of its kernels differs (W1 differs in the third digit from the first
-    evaluation), so the rerun is another draw of the same settings and seed."""
+    evaluation), so the rerun is another draw of the same settings and seed. It waits for
+    the next call where, at the run's rate so far, it would end after ``--until``."""
+    done = table.read()[(sweep, run_id(params))]["summary"]  # at its rate so far, from its checkpoint or its start
+    left = steps - done["generator_steps"] if resumable(runs / sweep / run_id(params)) else steps
+    if not fits(done["wall_time_s"] / done["generator_steps"] * left):
+        print(f"    {run_id(params)}: still falling, left for the next call: continuing it would end after --until", flush=True)
+        return
     run_dir, resume = start_run(runs / sweep, params)
     print(f"    {run_dir.name}: still falling, continued to {steps} generator steps", flush=True)
     args = [*to_args(params), *RUN_ARGS, *extra, f"--generator_steps={steps}", f"--run_dir={run_dir}", *resume]

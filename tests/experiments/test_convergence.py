@@ -98,6 +98,27 @@ def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch, ca
     assert log.count("Restored all states from the checkpoint") == restored
 
 
+def test_a_continuation_that_would_end_after_until_waits_for_the_next_call(tmp_path, monkeypatch, capsys):
+    """5000 steps took an hour at its rate: continued from its start to 10 000 (no
+    checkpoint on the machine) it needs two, from a checkpoint at 5000 one."""
+    import time
+
+    from lightning_wgan.sweep import UNTIL
+
+    table, params, started = RunTable(tmp_path / "table.jsonl"), {"seed_everything": 0}, []
+    table.put([{"sweep": "family", "run": run_id(params), "finished": True, "params": params,
+                "summary": {"finished": True, "generator_steps": 5000, "wall_time_s": 3600.0}}])
+    monkeypatch.setattr(C.subprocess, "run", lambda args, **kwargs: started.append(args) or C.subprocess.CompletedProcess(args, 1))
+    monkeypatch.setenv(UNTIL, str(time.time() + 5400))
+    C.go_on(tmp_path / "runs", table, "family", params, 10_000, [], {})
+    assert not started and not (tmp_path / "runs" / "family" / run_id(params)).exists()
+    assert f"{run_id(params)}: still falling, left for the next call" in capsys.readouterr().out
+    monkeypatch.setattr(C, "resumable", lambda run_dir: True)  # its checkpoint at 5000 is here
+    C.go_on(tmp_path / "runs", table, "family", params, 10_000, [], {})
+    assert len(started) == 1
+    assert table.read()[("family", run_id(params))]["summary"]["generator_steps"] == 5000  # a failed continuation leaves it
+
+
 def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
     """Runs as the sweep runner collects them: one per seed, W1 falling to ``final``."""
     rows = []
