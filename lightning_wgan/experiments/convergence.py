@@ -43,6 +43,7 @@ from lightning_wgan.experiments.family import VALUES, gan_lambda, setting  # noq
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
     REPO,
+    UNTIL,
     GridProgress,
     RunTable,
     Shares,
@@ -252,9 +253,7 @@ def go_on(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps
     rounding of its kernels differs (W1 differs in the third digit from the first
     evaluation), so the rerun is another draw of the same settings and seed. It waits for
     the next call where, at the run's rate so far, it would end after ``--until``."""
-    done = table.read()[(sweep, run_id(params))]["summary"]  # at its rate so far, from its checkpoint or its start
-    left = steps - done["generator_steps"] if resumable(runs / sweep / run_id(params)) else steps
-    if not fits(done["wall_time_s"] / done["generator_steps"] * left):
+    if UNTIL in os.environ and not fits(seconds_left(runs, table, sweep, params, steps)):
         print(f"    {run_id(params)}: still falling, left for the next call: continuing it would end after --until", flush=True)
         return
     run_dir, resume = start_run(runs / sweep, params)
@@ -264,6 +263,14 @@ def go_on(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps
         proc = subprocess.run([sys.executable, str(REPO / "train.py"), *args], stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     if proc.returncode == 0 and (summary_of(run_dir) or {}).get("finished"):
         table.record(sweep, params, run_dir)
+
+
+def seconds_left(runs: Path, table: RunTable, sweep: str, params: dict[str, Any], steps: int) -> float:
+    """How long continuing a finished run to ``steps`` generator steps should take: at
+    its rate so far, from its checkpoint where it has one, else from its start."""
+    done = table.read()[(sweep, run_id(params))]["summary"]
+    left = steps - done["generator_steps"] if resumable(runs / sweep / run_id(params)) else steps
+    return done["wall_time_s"] / done["generator_steps"] * left
 
 
 # -- the report ------------------------------------------------------------------------

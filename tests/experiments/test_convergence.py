@@ -117,6 +117,10 @@ def test_a_continuation_that_would_end_after_until_waits_for_the_next_call(tmp_p
     C.go_on(tmp_path / "runs", table, "family", params, 10_000, [], {})
     assert len(started) == 1
     assert table.read()[("family", run_id(params))]["summary"]["generator_steps"] == 5000  # a failed continuation leaves it
+    monkeypatch.delenv(UNTIL)  # no deadline: started at once, without sizing it from the table
+    monkeypatch.setattr(C, "seconds_left", lambda *args: pytest.fail("sized with no deadline"))
+    C.go_on(tmp_path / "runs", table, "family", params, 10_000, [], {})
+    assert len(started) == 2
 
 
 def rows_of(finals, init="normal", penalty="gp", weight=10.0, dataset="8gaussians"):
