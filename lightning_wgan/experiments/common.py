@@ -75,8 +75,10 @@ def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path
     text = f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
     speeds = [m["plain_loop_steps_per_s"] for m in read_machines(folder / MACHINES.name) if m["driver"] == driver] if folder else []
     if speeds:
+        low, high = f"{min(speeds):.1f}", f"{max(speeds):.1f}"
+        at = "the one start of this grid measured" if len(speeds) == 1 else f"the {len(speeds)} starts of this grid measured"
         text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, the runs' thread count) ran at "
-                 f"{min(speeds):.1f}–{max(speeds):.1f} critic steps/s at the {len(speeds)} start(s) of this grid measured")
+                 f"{low if low == high else f'{low}–{high}'} critic steps/s at {at}")
     return text
 
 

@@ -168,7 +168,7 @@ def markdown(table: dict[tuple, dict[str, float]], theirs: dict[tuple, dict[str,
             return f"{e[key]:.3f} ({p[key]:.3f})" if p else f"{e[key]:.3f}"
         settling = ", ".join("-" if math.isnan(e[f"settling_{key}"]) else f"{e[f'settling_{key}']:+.3f}" for key in ("ratio", "grad_cos"))
         lines.append(f"| {d} | {k} | {method} | {e['steps']} | {cell('ratio')} | {cell('cos')} | {cell('l2')} | {settling} | "
-                     f"{e['speed']:.2f} |")
+                     f"{'-' if math.isnan(e['speed']) else format(e['speed'], '.2f')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -48,6 +48,8 @@ def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path)
     text = run_time(rows, "family", tmp_path)
     low, high = sorted([12.5, round(rate, 1)])
     assert text.startswith("Their run time: 2.0 h in all, 30 min a run on average; the plain loop of benchmarks/bench.py")
-    assert f"ran at {low:.1f}–{high:.1f} critic steps/s at the 2 start(s)" in text  # family's two, not funnels'
+    assert f"ran at {low:.1f}–{high:.1f} critic steps/s at the 2 starts of this grid" in text  # family's two, not funnels'
+    machines.write_text('{"driver": "family", "plain_loop_steps_per_s": 1.2}\n')
+    assert "ran at 1.2 critic steps/s at the one start of this grid measured" in run_time(rows, "family", tmp_path)
     assert run_time(rows, "strongest", tmp_path) == run_time(rows) == "Their run time: 2.0 h in all, 30 min a run on average"
     assert run_time(rows, "family", tmp_path / "elsewhere") == run_time(rows) and run_time([], "family", tmp_path) == ""
