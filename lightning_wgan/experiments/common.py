@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import yaml
 
-from lightning_wgan.sweep import REPO, RunTable, SweepError, add_until
+from lightning_wgan.sweep import REPO, RunTable, SweepError, add_until, shared_cores_env
 
 RESULTS = REPO / "docs" / "results"
 MACHINES = RESULTS / "machines.jsonl"  # the plain loop's speed at each start of a grid (record_machine)
@@ -91,15 +91,23 @@ def record_machine(args: argparse.Namespace, driver: str, path: Path = MACHINES,
     Lightning) in this process, with its thread count and beside whatever else the
     machine runs, and keep it in ``path``. A grid spans sessions on machines that differ
     up to 3× in speed, so its run time means something only beside the speed of the
-    machines it ran on. Only a grid for the project's own pages (:func:`to_pages`)."""
+    machines it ran on. Only a grid for the project's own pages (:func:`to_pages`).
+    It runs at the thread count of the grid's runs (:func:`~lightning_wgan.sweep.shared_cores_env`
+    for ``--jobs``): at this process's own 2 threads beside a busy 1-thread grid,
+    OpenMP's spinning read 1.2–3.0 steps/s on a machine whose 1-thread loop ran 29."""
     if not to_pages(args):
         return None
     spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    rate = bench.plain_loop(*bench.SIZES["toy"], steps)
+    threads, own = int(shared_cores_env(args.jobs)["OMP_NUM_THREADS"]), torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        rate = bench.plain_loop(*bench.SIZES["toy"], steps)
+    finally:
+        torch.set_num_threads(own)
     record = {"driver": driver, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-              "plain_loop_steps_per_s": round(rate, 1), "threads": torch.get_num_threads(), "torch": torch.__version__}
+              "plain_loop_steps_per_s": round(rate, 1), "threads": threads, "torch": torch.__version__}
     with path.open("a") as f:
         f.write(json.dumps(record) + "\n")
     return rate

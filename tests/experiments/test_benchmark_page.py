@@ -34,14 +34,21 @@ def test_only_a_report_of_the_projects_own_runs_goes_into_the_pages():
         assert not to_pages(parser.parse_args(args)), args
 
 
-def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path):
+def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path, monkeypatch):
+    import os
+
+    import torch
+
     from lightning_wgan.experiments.common import read_machines, record_machine, run_time
 
     parser, machines = driver_arguments("d", quick="q", results="r"), tmp_path / "machines.jsonl"
     assert record_machine(parser.parse_args(["--quick"]), "family", machines, steps=5) is None and not machines.exists()
-    rate = record_machine(parser.parse_args([]), "family", machines, steps=5)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    own = torch.get_num_threads()
+    rate = record_machine(parser.parse_args(["--jobs", str(os.cpu_count())]), "family", machines, steps=5)
     (kept,) = read_machines(machines)
-    assert rate > 0 and kept["driver"] == "family" and kept["plain_loop_steps_per_s"] == round(rate, 1) and kept["threads"] >= 1
+    assert rate > 0 and kept["driver"] == "family" and kept["plain_loop_steps_per_s"] == round(rate, 1)
+    assert kept["threads"] == 1 and torch.get_num_threads() == own  # as many threads as each of its runs, then its own again
     machines.write_text(machines.read_text() + '{"driver": "family", "plain_loop_steps_per_s": 12.5}\n'
                         '{"driver": "funnels", "plain_loop_steps_per_s": 99.0}\n')
     rows = [{"summary": {"wall_time_s": 1800.0}}] * 4
