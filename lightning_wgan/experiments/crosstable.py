@@ -78,10 +78,11 @@ def generators(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, li
 
 
 def images(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[float]]]:
-    """("digits", regularizer) → per seed, the final classifier FID over its floor."""
+    """("digits", regularizer) → per seed, the final classifier FID over its floor (runs of
+    the grid's settings only)."""
     out: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"quality": [], "steps": []})
-    for r in rows:
-        out[("digits", digits.describe(r))]["quality"].append(digits.final_fid(r["summary"]) / r["summary"]["fid_floor"])
+    for r in filter(digits.current, rows):
+        out[("digits", digits.describe(r))]["quality"].append(digits.final(r["summary"]) / r["summary"]["fid_floor"])
     return dict(out)
 
 

@@ -43,7 +43,7 @@ from lightning_wgan.experiments.common import (
     run_main,
     run_time,
 )
-from lightning_wgan.experiments.digits import IMAGE_CRITIC
+from lightning_wgan.experiments.digits import IMAGE_CRITIC, image_penalty
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep
 
 TASK = "conf/estimate/funnels_digits.yaml"
@@ -57,14 +57,15 @@ def critic_configs(kind: str, name: str) -> list[str]:
     """The configs of regularizer ``name`` with critic ``kind`` on the pair. The MLP's
     class comes before the regularizer's config and its size after: a regularizer may
     change the class (deel-torchlip) or add to its arguments (dropout for CT, spectral
-    norm), and the size holds for each."""
+    norm), and the size holds for each. Either critic sees images: the penalty takes its
+    settings at their scale (:func:`~lightning_wgan.experiments.digits.image_penalty`)."""
     if kind == "dcgan":
         if name not in IMAGE_CRITIC:
-            return [TASK, regularizer_config(name)]
+            return [TASK, regularizer_config(name), *image_penalty(name)]
         critic = {**IMAGE_CRITIC[name], "init_args": {**IMAGE_CRITIC[name]["init_args"], "width": WIDTH}}
-        return [TASK, regularizer_config(name), flow({"model": {"init_args": {"critic": critic}}})]
+        return [TASK, regularizer_config(name), flow({"model": {"init_args": {"critic": critic}}}), *image_penalty(name)]
     return [TASK, flow({"model": {"init_args": {"critic": MLP}}}), regularizer_config(name),
-            flow({"model": {"init_args": {"critic": {"init_args": MLP_ARGS}}}})]
+            flow({"model": {"init_args": {"critic": {"init_args": MLP_ARGS}}}}), *image_penalty(name)]
 
 
 class Grid:

@@ -13,12 +13,12 @@ from lightning_wgan.sweep import RunTable, expand, run_id, to_args
 CLASSES = {("dcgan", "torchlip"): "LipschitzDCGANCritic", ("mlp", "torchlip"): "LipschitzMLPCritic"}
 
 
-@pytest.mark.parametrize("name", ["lp", "lp+ct", "spectral", "torchlip", "clip"])
+@pytest.mark.parametrize("name", ["lp", "lp+ct", "spectral", "torchlip", "clip", "alp"])
 def test_each_regularizer_trains_both_critics_on_the_pair_at_its_chosen_value(tmp_path, monkeypatch, name):
     from lightning_wgan.cli import WGANCLI
 
     monkeypatch.chdir(REPO)
-    lam = {"lp": 100.0, "lp+ct": 1.0, "clip": 0.04}.get(name)
+    lam = {"lp": 100.0, "lp+ct": 1.0, "clip": 0.04, "alp": 1.0}.get(name)
     runs = expand(I.sweep(name, lam))
     assert len(runs) == len(I.CRITICS) and {I.describe(p)["critic"] for p in runs} == set(I.CRITICS)
     for params in runs:
@@ -40,6 +40,8 @@ def test_each_regularizer_trains_both_critics_on_the_pair_at_its_chosen_value(tm
             assert model.penalty.weight == 100.0
         if name == "clip":
             assert model.penalty.clip_value == 0.04
+        if name == "alp":  # ε at the scale of images, not alp.yaml's toy [0.01, 1], under either critic
+            assert (model.penalty.weight, model.penalty.epsilon_min, model.penalty.epsilon_max) == (1.0, 0.1, 10.0)
 
 
 def test_a_regularizer_waits_for_the_family_grids_choice(tmp_path, monkeypatch):
