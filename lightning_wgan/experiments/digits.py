@@ -9,7 +9,8 @@ critic, scored by the classifier FID against its floor.
 5000 generator steps) with each regularizer of ``conf/regularizers/`` on top at its
 config's default λ: spectral norm as the DCGAN critic's own option (torch's, which does
 not bound a strided convolution by 1: see the README), the deel-torchlip critic as
-``LipschitzDCGANCritic``, CT-GAN's dropout after each convolution. The FID is the
+``LipschitzDCGANCritic``, CT-GAN's dropout after each convolution, ALP's ε at the
+scale of images (``IMAGE_PENALTY``). The FID is the
 classifier's (``callbacks.ImageQuality``: a domain-specific FID, not comparable with
 published ones); its floor is the FID of training images against the held-out ones.
 Rows in ``docs/results/digits.jsonl``.
@@ -125,7 +126,8 @@ the mean over the last {last} evaluations (every 250 generator steps) of the cla
 FID of 1000 generated images against the held-out images; its floor is the FID of
 training images against the same held-out ones. Estimate / exact W1: the critic's
 mean D(real) − mean D(fake) over the exact W1 between the same images, over the last
-{last} evaluations. Critic steps/s in the run: each run's
+{last} evaluations; by duality no 1-Lipschitz critic exceeds 1 there, and a zero-centred
+penalty's critic is not meant to reach it. Critic steps/s in the run: each run's
 own, as it shared the 2 cores with the other grids (noisy). Critic steps/s vs none: the
 digits' configs trained side by side with no regularizer, alternating, in one process
 ({speed}).
