@@ -86,21 +86,23 @@ def read_machines(path: Path = MACHINES) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def record_machine(args: argparse.Namespace, driver: str, path: Path = MACHINES, steps: int = 200) -> float | None:
+def record_machine(args: argparse.Namespace, driver: str, path: Path = MACHINES, steps: int = 200,
+                   processes: int | None = None) -> float | None:
     """Measure the plain loop of benchmarks/bench.py (LP at the toy reference size, no
-    Lightning) in this process, with its thread count and beside whatever else the
-    machine runs, and keep it in ``path``. A grid spans sessions on machines that differ
-    up to 3× in speed, so its run time means something only beside the speed of the
-    machines it ran on. Only a grid for the project's own pages (:func:`to_pages`).
-    It runs at the thread count of the grid's runs (:func:`~lightning_wgan.sweep.shared_cores_env`
-    for ``--jobs``): at this process's own 2 threads beside a busy 1-thread grid,
-    OpenMP's spinning read 1.2–3.0 steps/s on a machine whose 1-thread loop ran 29."""
+    Lightning) in this process, beside whatever else the machine runs, and keep it with
+    its thread count in ``path``. A grid spans sessions on machines that differ up to 3×
+    in speed, so its run time means something only beside the speed of the machines it
+    ran on. Only a grid for the project's own pages (:func:`to_pages`). It runs at the
+    thread count of the grid's runs (:func:`~lightning_wgan.sweep.shared_cores_env` for
+    ``processes`` at a time, by default ``--jobs``): at this process's own 2 threads
+    beside a busy 1-thread grid, OpenMP's spinning read 1.2–3.0 steps/s on a machine
+    whose 1-thread loop ran 29."""
     if not to_pages(args):
         return None
     spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    threads, own = int(shared_cores_env(args.jobs)["OMP_NUM_THREADS"]), torch.get_num_threads()
+    threads, own = int(shared_cores_env(processes or args.jobs)["OMP_NUM_THREADS"]), torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         rate = bench.plain_loop(*bench.SIZES["toy"], steps)

@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     grid = QUICK if args.quick else FULL
     runs, table, results = places("convergence", args)
     if not args.report:
-        record_machine(args, "convergence")
+        record_machine(args, "convergence", processes=2 * args.jobs)  # the rounds' and the continuations' shares
         run(grid, runs, table, args.jobs)
     done = rows(table)
     tables = report(done, results)

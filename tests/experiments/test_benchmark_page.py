@@ -49,6 +49,8 @@ def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path,
     (kept,) = read_machines(machines)
     assert rate > 0 and kept["driver"] == "family" and kept["plain_loop_steps_per_s"] == round(rate, 1)
     assert kept["threads"] == 1 and torch.get_num_threads() == own  # as many threads as each of its runs, then its own again
+    record_machine(parser.parse_args(["--jobs", "1"]), "family", tmp_path / "other.jsonl", steps=5, processes=os.cpu_count())
+    assert read_machines(tmp_path / "other.jsonl")[0]["threads"] == 1  # the convergence grid's rounds and continuations: 2 × --jobs
     machines.write_text(machines.read_text() + '{"driver": "family", "plain_loop_steps_per_s": 12.5}\n'
                         '{"driver": "funnels", "plain_loop_steps_per_s": 99.0}\n')
     rows = [{"summary": {"wall_time_s": 1800.0}}] * 4
