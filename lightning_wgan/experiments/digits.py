@@ -137,9 +137,11 @@ digits' configs trained side by side with no regularizer, alternating, in one pr
 def report(rows: list[dict[str, Any]], results: Path, source: Path, speed_path: Path | None = None) -> str:
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     speed, how = load_speed(speed_path or results / SPEED, "--digits")
-    now = [r for r in rows if current(r)]
+    now, earlier = [], []
+    for r in rows:
+        (now if current(r) else earlier).append(r)
     text = HEADER.format(table=name, runs=len(now), last=LAST_EVALUATIONS, speed=how) + "\n" + markdown(now, speed)
-    if earlier := [r for r in rows if not current(r)]:
+    if earlier:
         text += (f"\n## Runs of earlier settings\n\nKept in the table, left out of the grid and of the cross-table: their "
                  f"regularizer's settings on images have changed since ({', '.join(sorted({describe(r) for r in earlier}))}: "
                  f"see `IMAGE_PENALTY` in `lightning_wgan/experiments/digits.py` for why).\n\n" + markdown(earlier))

@@ -60,12 +60,14 @@ def critic_configs(kind: str, name: str) -> list[str]:
     norm), and the size holds for each. Either critic sees images: the penalty takes its
     settings at their scale (:func:`~lightning_wgan.experiments.digits.image_penalty`)."""
     if kind == "dcgan":
-        if name not in IMAGE_CRITIC:
-            return [TASK, regularizer_config(name), *image_penalty(name)]
-        critic = {**IMAGE_CRITIC[name], "init_args": {**IMAGE_CRITIC[name]["init_args"], "width": WIDTH}}
-        return [TASK, regularizer_config(name), flow({"model": {"init_args": {"critic": critic}}}), *image_penalty(name)]
-    return [TASK, flow({"model": {"init_args": {"critic": MLP}}}), regularizer_config(name),
-            flow({"model": {"init_args": {"critic": {"init_args": MLP_ARGS}}}}), *image_penalty(name)]
+        out = [TASK, regularizer_config(name)]
+        if name in IMAGE_CRITIC:
+            critic = {**IMAGE_CRITIC[name], "init_args": {**IMAGE_CRITIC[name]["init_args"], "width": WIDTH}}
+            out.append(flow({"model": {"init_args": {"critic": critic}}}))
+    else:
+        out = [TASK, flow({"model": {"init_args": {"critic": MLP}}}), regularizer_config(name),
+               flow({"model": {"init_args": {"critic": {"init_args": MLP_ARGS}}}})]
+    return out + image_penalty(name)
 
 
 class Grid:
