@@ -22,6 +22,7 @@ RESULTS = REPO / "docs" / "results"
 MACHINES = RESULTS / "machines.jsonl"  # the plain loop's speed at each start of a grid (record_machine)
 BENCHMARK_PAGE = REPO / "docs" / "benchmark.md"  # the W1 benchmark's page: its tables are the drivers' blocks
 RUNS = REPO / "runs" / "experiments"
+LAST_EVALUATIONS = 4  # a run's final value is the mean over these, so one lucky evaluation does not decide
 
 
 def driver_arguments(description: str, quick: str, results: str, jobs: int = 2, jobs_help: str = "worker processes"
@@ -62,6 +63,14 @@ def drift(history: list[dict[str, float]], key: str = "grad_cos") -> float:
         return math.nan
     middle = min(points, key=lambda p: abs(p[0] - points[-1][0] / 2))
     return points[-1][1] - middle[1]
+
+
+def final(summary: dict[str, Any], key: str) -> float:
+    """The mean of ``key`` over a run's last :data:`LAST_EVALUATIONS` evaluations that
+    measured it (NaN if none did): evaluations that skip a measure (the digits runs' last
+    step, the modes before the history kept them) do not shorten the window."""
+    values = [h[key] for h in summary["history"] if key in h][-LAST_EVALUATIONS:]
+    return sum(values) / len(values) if values else math.nan
 
 
 def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None) -> str:

@@ -38,7 +38,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
-from lightning_wgan.experiments.common import driver_arguments, fill_blocks, places, record_machine, run_main, run_time, to_pages  # noqa: E402
+from lightning_wgan.experiments.common import (  # noqa: E402
+    LAST_EVALUATIONS,
+    driver_arguments,
+    fill_blocks,
+    final,
+    places,
+    record_machine,
+    run_main,
+    run_time,
+    to_pages,
+)
 from lightning_wgan.experiments.family import VALUES, gan_lambda, setting  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import (  # noqa: E402
@@ -76,7 +86,6 @@ REFERENCE = {0.1: {500: 0.356, 1000: 0.209, 1500: 0.122, 2000: 0.075, 2500: 0.07
              10.0: {500: 0.899, 1000: 0.900, 1500: 0.467, 2000: 0.286, 2500: 0.233}}
 PLAIN_LOOP = REPO / "docs" / "results" / "plain_loop.json"  # bench.py --trajectory ... --save
 GAN_SPEED = "gan_speed.json"  # in docs/results/: bench.py --regularizers --gan --save writes it
-LAST_EVALUATIONS = 4  # the final W1 is the mean over these, so one lucky evaluation does not decide
 POLL_S = 10.0  # how often the extensions look for runs to continue
 LONGEST = 4  # a run still falling at its end goes on, doubling its length, up to this many times the grid's
 
@@ -295,11 +304,6 @@ def time_to_floor(summary: dict[str, Any], factor: float = 2.0) -> int | None:
     return next((h["step"] for h in summary["history"] if h["w1_exact"] < factor * summary["noise_floor"]), None)
 
 
-def final(summary: dict[str, Any], key: str = "w1_exact") -> float:
-    """The mean of ``key`` over the last evaluations."""
-    return sum(h[key] for h in summary["history"][-LAST_EVALUATIONS:]) / len(summary["history"][-LAST_EVALUATIONS:])
-
-
 def final_modes(summary: dict[str, Any]) -> tuple[float, bool]:
     """The modes covered over the last evaluations (:func:`final`), and whether that is
     what it is: runs recorded before the history kept the modes have their last
@@ -384,10 +388,10 @@ def final_table(rows: list[dict[str, Any]]) -> str:
     def cell(runs: list[dict[str, Any]]) -> list[str]:
         steps = sorted({s["history"][-1]["step"] for s in runs})
         length = str(steps[0]) if len(steps) == 1 else f"{steps[0]}–{steps[-1]}"
-        modes = [final_modes(s) for s in runs]
-        return [f"{len(runs)} × {length}", fmt([final(s) for s in runs]), fmt([final(s) / s["noise_floor"] for s in runs], 2),
+        modes, w1 = [final_modes(s) for s in runs], [final(s, "w1_exact") for s in runs]
+        return [f"{len(runs)} × {length}", fmt(w1), fmt([w / s["noise_floor"] for w, s in zip(w1, runs, strict=True)], 2),
                 fmt([m for m, _ in modes], 2) + ("" if all(over for _, over in modes) else " †"),
-                fmt([final(s, "w1_critic") / final(s) for s in runs], 2), str(sum(map(still_falling, runs)))]
+                fmt([final(s, "w1_critic") / w for w, s in zip(w1, runs, strict=True)], 2), str(sum(map(still_falling, runs)))]
     return by_init(rows, cell, ["seeds × steps", "final W1", "W1 / floor", "modes", "critic / exact", "still falling"]) + (
         f"\nModes: the mean over the last {LAST_EVALUATIONS} evaluations; † the last evaluation's only, for runs recorded "
         "before the history kept the modes.\n")

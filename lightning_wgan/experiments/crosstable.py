@@ -37,7 +37,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments import convergence, digits, family  # noqa: E402
-from lightning_wgan.experiments.common import RESULTS, load_speed  # noqa: E402
+from lightning_wgan.experiments.common import LAST_EVALUATIONS, RESULTS, final, load_speed  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import RunTable, collect  # noqa: E402
 
@@ -72,7 +72,7 @@ def generators(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, li
         if d["init"] != "default" or name not in family.REGULARIZERS or lam != family.gan_lambda(name):
             continue
         steps = convergence.time_to_floor(s)
-        out[(d["dataset"], name)]["quality"].append(convergence.final(s) / s["noise_floor"])
+        out[(d["dataset"], name)]["quality"].append(final(s, "w1_exact") / s["noise_floor"])
         out[(d["dataset"], name)]["steps"].append(math.inf if steps is None else steps)
     return dict(out)
 
@@ -82,7 +82,7 @@ def images(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, list[f
     the grid's settings only)."""
     out: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"quality": [], "steps": []})
     for r in filter(digits.current, rows):
-        out[("digits", digits.describe(r))]["quality"].append(digits.final(r["summary"]) / r["summary"]["fid_floor"])
+        out[("digits", digits.describe(r))]["quality"].append(final(r["summary"], "fid") / r["summary"]["fid_floor"])
     return dict(out)
 
 
@@ -242,7 +242,7 @@ def report(family_rows: list[dict[str, Any]], gan_rows: list[dict[str, Any]], re
     speed, how = load_speed(speed_path, "--gan")
     head = HEADER.format(family=sources[0].name, convergence=sources[1].name, digits=sources[-1].name,
                          critic_runs=sum(len(c["cos"]) for c in critic.values()),
-                         gan_runs=sum(len(g["quality"]) for g in gan.values()), last=convergence.LAST_EVALUATIONS, speed=how)
+                         gan_runs=sum(len(g["quality"]) for g in gan.values()), last=LAST_EVALUATIONS, speed=how)
     text = head + "\n" + markdown(critic, gan, speed)
     results.mkdir(parents=True, exist_ok=True)
     (results / "crosstable.md").write_text(text)

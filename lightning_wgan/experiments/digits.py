@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
-from lightning_wgan.experiments.common import driver_arguments, flow, load_speed, places, record_machine, run_main
+from lightning_wgan.experiments.common import LAST_EVALUATIONS, driver_arguments, final, flow, load_speed, places, record_machine, run_main
 from lightning_wgan.experiments.family import ORDER, gan_lambda
 from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
 
 TASK = "conf/images/digits.yaml"
-LAST_EVALUATIONS = 4  # the final FID is the mean over these
 SPEED = "digits_speed.json"  # in docs/results/: bench.py --regularizers --digits --save writes it
 # The image critic a regularizer config's MLP critic stands for.
 IMAGE_CRITIC = {"torchlip": {"class_path": "lightning_wgan.networks.LipschitzDCGANCritic",
@@ -90,12 +89,6 @@ def current(row: dict[str, Any]) -> bool:
     return row["config"] == configs(describe(row))
 
 
-def final(summary: dict[str, Any], key: str = "fid") -> float:
-    """The mean of ``key`` over the last evaluations that measured it."""
-    values = [h[key] for h in summary["history"] if key in h][-LAST_EVALUATIONS:]
-    return statistics.mean(values) if values else math.nan
-
-
 def markdown(rows: list[dict[str, Any]], speed: dict[str, float] | None = None) -> str:
     """The table; ``speed``: each regularizer's critic steps/s relative to none, measured
     side by side (``bench.py --regularizers --digits``), where measured."""
@@ -107,7 +100,7 @@ def markdown(rows: list[dict[str, Any]], speed: dict[str, float] | None = None) 
         by_name.setdefault(describe(r), []).append(r["summary"])
     for name in (n for n in ORDER if n in by_name):
         runs = by_name[name]
-        fid = [final(s) for s in runs]
+        fid = [final(s, "fid") for s in runs]
         best = min(((h["fid"], h["step"]) for s in runs for h in s["history"] if "fid" in h), default=(math.nan, None))
         lam = gan_lambda(name)
         lines.append(f"| {name} | {'-' if lam is None else f'{lam:g}'} | {len(runs)} | {statistics.mean(fid):.2f} | "

@@ -2,6 +2,7 @@
 convolutional critic that meets its contracts; the report by hand; --quick (slow)."""
 
 import json
+import math
 
 import pytest
 import yaml
@@ -10,6 +11,7 @@ from helpers import run_module
 
 from lightning_wgan.experiments import digits as G
 from lightning_wgan.experiments.benchmark import regularizer_config
+from lightning_wgan.experiments.common import final
 from lightning_wgan.sweep import RunTable, collect, expand, run_id, to_args
 
 
@@ -42,7 +44,8 @@ def test_the_final_fid_is_the_mean_of_the_last_evaluations_and_the_table_by_hand
     history = [{"step": 250 * i, "fid": f, "w1_exact": 8.0, "w1_critic": c}
                for i, (f, c) in enumerate([(90.0, 1.0), (40.0, 1.0), (20.0, 2.0), (12.0, 2.0), (10.0, 4.0), (8.0, 4.0)], start=1)]
     summary = {"history": [*history, {"step": 1600}], "fid_floor": 2.0, "critic_steps_per_s": 30.0}
-    assert G.final(summary) == pytest.approx((20 + 12 + 10 + 8) / 4) and G.final(summary, "w1_critic") == pytest.approx(3.0)
+    assert final(summary, "fid") == pytest.approx((20 + 12 + 10 + 8) / 4) and final(summary, "w1_critic") == pytest.approx(3.0)
+    assert math.isnan(final(summary, "modes_covered"))  # no evaluation measured it
     rows = [{"config": G.configs("alp"), "seed_everything": 0, "summary": summary}]
     text = G.report(rows, tmp_path, tmp_path / "t.jsonl")
     assert "| alp | 10 | 1 | 12.50 | 6.25 | 8.00 (1500) | 0.375 | 30.0 | - |" in text  # estimate 3 over W1 8; speed not measured yet
