@@ -73,21 +73,28 @@ def final(summary: dict[str, Any], key: str) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
-def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None) -> str:
+def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None, threads: int = 1) -> str:
     """The runs' wall time, in all and on average (empty for no runs); with ``driver``,
     the plain loop's speed at the starts of its grid (:func:`record_machine`), from the
     machines file in the report ``folder`` if given (none for a quick grid or a report
-    elsewhere)."""
+    elsewhere). Only starts measured at the runs' ``threads`` give the range: the loop at
+    2 threads beside busy 1-thread runs read 1.2–3.0 steps/s where it ran 21.5 at 1, so
+    such a speed says nothing of the machine (the file keeps them, and the text counts
+    them)."""
     if not rows:
         return ""
     hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
     text = f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
-    speeds = [m["plain_loop_steps_per_s"] for m in read_machines(folder / MACHINES.name) if m["driver"] == driver] if folder else []
+    starts = [m for m in read_machines(folder / MACHINES.name) if m["driver"] == driver] if folder else []
+    speeds = [m["plain_loop_steps_per_s"] for m in starts if m["threads"] == threads]
     if speeds:
         low, high = f"{min(speeds):.1f}", f"{max(speeds):.1f}"
         at = "the one start of this grid measured" if len(speeds) == 1 else f"the {len(speeds)} starts of this grid measured"
-        text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, the runs' thread count) ran at "
-                 f"{low if low == high else f'{low}–{high}'} critic steps/s at {at}")
+        each = f"{threads} thread{'s' if threads > 1 else ''} as each run"
+        text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, {each}) ran at "
+                 f"{low if low == high else f'{low}–{high}'} critic steps/s at {at} so")
+    if len(starts) > len(speeds):
+        text += f" ({len(starts) - len(speeds)} start(s) measured at another thread count left out)"
     return text
 
 

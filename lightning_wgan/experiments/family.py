@@ -371,7 +371,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), steps=grid.steps)
-    text += f"{run_time(rows, 'family', docs)}; one thread a run.\n" if rows else ""
+    text += f"{run_time(rows, 'family', docs)}.\n" if rows else ""
     text += "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid)
     (docs / "family.md").write_text(text + "\n" + speed_markdown(docs / FUNNEL_SPEED, ORDER))
     figure(table, theirs, docs / "family.png")

@@ -239,7 +239,7 @@ def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> 
     docs.mkdir(parents=True, exist_ok=True)
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     head = HEADER.format(table=name, runs=len(rows), total=total)
-    head += f"{run_time(rows, 'funnels', docs)}; one thread a run.\n" if rows else ""
+    head += f"{run_time(rows, 'funnels', docs)}.\n" if rows else ""
     (docs / "funnels.md").write_text(head + "\n" + markdown(table, theirs) + "\n" + speed_markdown(docs / FUNNEL_SPEED, METHODS))
     figure(table, theirs, docs / "funnels.png")
     return table

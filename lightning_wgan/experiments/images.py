@@ -184,7 +184,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     w1 = next((f"{e['w1_exact']:.3f}" for e in table.values()), "-")
     text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), w1=w1)
-    text += f"{run_time(rows, 'images', docs)}; one thread a run.\n" if rows else ""
+    text += f"{run_time(rows, 'images', docs)}.\n" if rows else ""
     text += "\n" + markdown(table, grid)
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "images.md").write_text(text)

@@ -51,14 +51,19 @@ def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path,
     assert kept["threads"] == 1 and torch.get_num_threads() == own  # as many threads as each of its runs, then its own again
     record_machine(parser.parse_args(["--jobs", "1"]), "family", tmp_path / "other.jsonl", steps=5, processes=os.cpu_count())
     assert read_machines(tmp_path / "other.jsonl")[0]["threads"] == 1  # the convergence grid's rounds and continuations: 2 × --jobs
-    machines.write_text(machines.read_text() + '{"driver": "family", "plain_loop_steps_per_s": 12.5}\n'
-                        '{"driver": "funnels", "plain_loop_steps_per_s": 99.0}\n')
+    machines.write_text(machines.read_text() + '{"driver": "family", "plain_loop_steps_per_s": 12.5, "threads": 1}\n'
+                        '{"driver": "funnels", "plain_loop_steps_per_s": 99.0, "threads": 1}\n')
     rows = [{"summary": {"wall_time_s": 1800.0}}] * 4
     text = run_time(rows, "family", tmp_path)
     low, high = sorted([12.5, round(rate, 1)])
     assert text.startswith("Their run time: 2.0 h in all, 30 min a run on average; the plain loop of benchmarks/bench.py")
-    assert f"ran at {low:.1f}–{high:.1f} critic steps/s at the 2 starts of this grid" in text  # family's two, not funnels'
-    machines.write_text('{"driver": "family", "plain_loop_steps_per_s": 1.2}\n')
-    assert "ran at 1.2 critic steps/s at the one start of this grid measured" in run_time(rows, "family", tmp_path)
+    assert f"ran at {low:.1f}–{high:.1f} critic steps/s at the 2 starts of this grid measured so" in text  # family's, not funnels'
+    assert "left out" not in text
+    # a start measured at 2 threads beside 1-thread runs (1.2 where the machine's 1-thread loop ran 21.5) gives no speed
+    machines.write_text('{"driver": "family", "plain_loop_steps_per_s": 1.2, "threads": 2}\n'
+                        '{"driver": "family", "plain_loop_steps_per_s": 21.5, "threads": 1}\n')
+    text = run_time(rows, "family", tmp_path)
+    assert "ran at 21.5 critic steps/s at the one start of this grid measured so (1 start(s) measured at another thread" in text
+    assert "1.2" not in text and "1.2 critic steps/s" in run_time(rows, "family", tmp_path, threads=2)
     assert run_time(rows, "strongest", tmp_path) == run_time(rows) == "Their run time: 2.0 h in all, 30 min a run on average"
     assert run_time(rows, "family", tmp_path / "elsewhere") == run_time(rows) and run_time([], "family", tmp_path) == ""

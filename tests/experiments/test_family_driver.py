@@ -127,7 +127,7 @@ def test_the_report_by_hand(tmp_path):
     assert (f"| 2 | 4 | lp | 10 | 2 | 0.900 ± {math.sqrt(0.02):.3f} ({0.8850 / 0.8174:.3f}) | 0.700 ± {math.sqrt(0.02):.3f} (0.818) | "
             "0.100 ± 0.000 (0.171) | +0.200 | 0.55 |") in text
     assert f"{len(rows)} of the\ngrid's {F.total_runs(F.FULL)} runs" in text
-    assert f"Their run time: {len(rows) * 0.1:.1f} h in all, 6 min a run on average; one thread a run." in text
+    assert f"Their run time: {len(rows) * 0.1:.1f} h in all, 6 min a run on average." in text
     assert (tmp_path / "family.png").stat().st_size > 5_000 and (tmp_path / "family_settling.png").stat().st_size > 5_000
 
 
