@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The deadline of --until, as epoch seconds: in the environment, so that the workers and
 # runs a sweep starts, and the grids a driver runs in turn, all keep it.
 UNTIL = "SWEEP_UNTIL"
+SINCE = "SWEEP_SINCE"  # when --until was given, as epoch seconds: rows recorded after it are this call's (pace)
 RESULT_KEYS = ("w1_exact", "noise_floor", "w1_over_floor", "w1_critic", "w1_critic_se", "rel_error", "ratio", "modes_covered")
 
 
@@ -132,8 +133,9 @@ def summary_of(run_dir: Path) -> dict[str, Any] | None:
 class RunTable:
     """The runs of one experiment as one table: a JSON Lines file, a row a run, sorted by
     sweep and run id. A row holds the run's ``sweep`` (the name of its results folder),
-    ``run`` (:func:`run_id` of its parameters), ``finished``, ``params`` and ``summary``
-    (its ``summary.json``, or None when it left none).
+    ``run`` (:func:`run_id` of its parameters), ``finished``, ``params``, ``summary``
+    (its ``summary.json``, or None when it left none) and ``recorded`` (epoch seconds; rows
+    of before it was kept have none).
 
     The sweep runner records a run when it ends and skips the runs recorded as finished;
     reports read the finished rows (:func:`collect`). A run's directory (config,
@@ -162,7 +164,8 @@ class RunTable:
         checkpoint, but its summary says ``finished: false``)."""
         summary = summary_of(run_dir)
         done = bool(summary and summary.get("finished"))
-        self.put([{"sweep": sweep, "run": run_id(params), "finished": done, "params": params, "summary": summary}])
+        self.put([{"sweep": sweep, "run": run_id(params), "finished": done, "params": params, "summary": summary,
+                   "recorded": round(time.time())}])
         return done
 
     def put(self, rows: list[dict[str, Any]]) -> None:
@@ -448,6 +451,7 @@ class Until(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None
                  ) -> None:
         os.environ[UNTIL] = str(values)
+        os.environ[SINCE] = str(time.time())
         setattr(namespace, self.dest, values)
 
 
@@ -489,12 +493,31 @@ def fits(seconds: float | None) -> bool:
     return until is None or time.time() + (seconds or 0.0) <= float(until)
 
 
+def pace(rows: list[dict[str, Any]], since: float) -> float:
+    """How fast this call's runs go against the runs before it: the median, over the
+    finished rows recorded after ``since``, of each one's wall time over what
+    :func:`expected_seconds` expected from the earlier rows (1 where none can say).
+    Look-alikes of other sessions ran on machines up to 3× slower or faster, some
+    sharing a core with another grid: an hour's look-alike may take twenty minutes here."""
+    def as_ran(r: dict[str, Any]) -> dict[str, Any]:  # a continued run ran longer than its parameters say
+        return {**r["params"], **{k: r["summary"][k] for k in LENGTHS if r["params"].get(k) and r["summary"].get(k)}}
+
+    before = [r for r in rows if r.get("recorded", 0) < since]
+    ratios = [r["summary"]["wall_time_s"] / expected for r in rows
+              if r.get("recorded", 0) >= since and r["finished"] and "wall_time_s" in (r["summary"] or {})
+              and (expected := expected_seconds(before, r["sweep"], as_ran(r)))]
+    return statistics.median(ratios) if ratios else 1.0
+
+
 def in_time(table: RunTable, sweep: str, params: dict[str, Any], label: str) -> bool:
     """Whether to start a run of ``sweep`` with ``params`` now (:func:`fits`, by
-    :func:`expected_seconds` from ``table``); says so where it is left for later."""
+    :func:`expected_seconds` from ``table``'s rows of earlier calls, at this call's
+    :func:`pace`); says so where it is left for later."""
     if UNTIL not in os.environ:  # no deadline: no table to read before each run
         return True
-    seconds = expected_seconds(table.read().values(), sweep, params)
+    rows, since = list(table.read().values()), float(os.environ.get(SINCE, "inf"))  # no --until given here: all earlier
+    expected = expected_seconds([r for r in rows if r.get("recorded", 0) < since], sweep, params)
+    seconds = expected * pace(rows, since) if expected is not None else expected_seconds(rows, sweep, params)
     if fits(seconds):
         return True
     why = f"it would end after --until (about {seconds / 60:.0f} min)" if seconds is not None else "--until has passed"

@@ -16,6 +16,7 @@ from conftest import REPO
 
 from lightning_wgan.cli import WGANCLI
 from lightning_wgan.sweep import (
+    SINCE,
     UNTIL,
     RunTable,
     SweepError,
@@ -28,6 +29,7 @@ from lightning_wgan.sweep import (
     fits,
     in_time,
     load_sweep,
+    pace,
     run_id,
     run_sweep,
     to_args,
@@ -306,9 +308,10 @@ def test_a_second_runner_of_a_sweep_stops_with_one_line(tmp_path):
         pass  # free again
 
 
-def row(params, wall=None, steps=None, sweep="s", finished=True):
+def row(params, wall=None, steps=None, sweep="s", finished=True, recorded=None):
     summary = {"finished": finished, "wall_time_s": wall, **({"generator_steps": steps} if steps else {})}
-    return {"sweep": sweep, "run": run_id(params), "finished": finished, "params": params, "summary": summary}
+    return {"sweep": sweep, "run": run_id(params), "finished": finished, "params": params, "summary": summary,
+            **({"recorded": recorded} if recorded is not None else {})}
 
 
 def test_until_is_the_next_time_the_clock_shows_it_and_a_bad_one_is_one_line(monkeypatch, capsys):
@@ -319,13 +322,16 @@ def test_until_is_the_next_time_the_clock_shows_it_and_a_bad_one_is_one_line(mon
     parser = argparse.ArgumentParser(prog="sweep")
     add_until(parser)
     monkeypatch.setenv(UNTIL, "0")  # restored after the test
+    monkeypatch.setenv(SINCE, "0")
     for bad in ("25:00", "2:30pm", "0230", "1:2:3"):
         with pytest.raises(SystemExit):
             parser.parse_args(["--until", bad])
         assert f"argument --until: '{bad}' is not a time of day HH:MM (e.g. 02:30)" in capsys.readouterr().err
     assert os.environ[UNTIL] == "0"  # a bad value sets nothing
+    before = time.time()
     args = parser.parse_args(["--until", "06:00"])
     assert float(os.environ[UNTIL]) == args.until == until_time("06:00")  # the workers and runs it starts inherit it
+    assert before <= float(os.environ[SINCE]) <= time.time()  # and when it was given: the call's own rows come after
 
 
 def test_a_runs_expected_time_is_the_median_of_its_finished_look_alikes_scaled_to_its_length():
@@ -342,6 +348,36 @@ def test_a_runs_expected_time_is_the_median_of_its_finished_look_alikes_scaled_t
     assert expected_seconds(rows, "s", {**a, "config": "d"}) is None
     assert expected_seconds(rows, "t", {**a, "seed_everything": 0}) == 9000
     assert expected_seconds([row({"x": 1}, 60)], "s", {"x": 1, "generator_steps": 5}) == 60  # no length in the row: as it is
+
+
+def test_this_calls_pace_scales_what_earlier_calls_runs_expect(tmp_path, monkeypatch, capsys):
+    """Earlier calls' look-alikes took an hour; this call's runs took 0.4 and 0.5 of what
+    the earlier rows expected of them: a run expected to take 60 min takes 27 here, and
+    fits a deadline 30 min away; with no run of this call yet it does not."""
+    a = {"config": "a", "data.dataset": "8g", "generator_steps": 1000}
+    b = {**a, "config": "b"}
+    earlier = [row({**a, "seed_everything": 0}, 3600, 1000, recorded=100), row({**a, "seed_everything": 1}, 3600, 1000),
+               row({**b, "seed_everything": 0}, 1000, 1000, recorded=100)]
+    now = [row({**b, "seed_everything": 1}, 400, 1000, recorded=200),  # 0.4 of b's 1000
+           row({**a, "seed_everything": 2}, 3600, 2000, recorded=200),  # continued to 2000 steps: 0.5 of 7200
+           row({**a, "seed_everything": 3}, 10, 1000, recorded=200, finished=False)]  # unfinished: no pace
+    assert pace(earlier + now, since=150) == pytest.approx(0.45) and pace(earlier, since=150) == 1.0
+    assert pace(now, since=150) == 1.0  # nothing earlier to expect from
+    table = RunTable(tmp_path / "t.jsonl")
+    table.put(earlier + now)
+    monkeypatch.setenv(UNTIL, str(time.time() + 30 * 60))
+    monkeypatch.setenv(SINCE, "150")
+    assert in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")  # 3600 s (the earlier rows' median) × 0.45
+    monkeypatch.setenv(SINCE, "300")  # all rows earlier: 3600 s (median of 3600, 3600, 1800)
+    assert not in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")
+    assert "left for the next call: it would end after --until (about 60 min)" in capsys.readouterr().out
+    monkeypatch.delenv(SINCE)  # no --until given in this process: every row is earlier
+    assert not in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text(json.dumps({"finished": True, "wall_time_s": 5}))
+    start = round(time.time())
+    assert table.record("s", {"x": 1}, run_dir) and start <= table.read()[("s", run_id({"x": 1}))]["recorded"] <= time.time() + 1
 
 
 def test_fits_before_the_deadline_only(tmp_path, monkeypatch, capsys):
