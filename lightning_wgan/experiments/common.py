@@ -52,6 +52,12 @@ def places(name: str, args: argparse.Namespace) -> tuple[Path, RunTable, Path]:
     return runs, RunTable(table), docs
 
 
+def shown(path: Path) -> Path:
+    """``path`` as a report names it: relative to the repository where it lies inside it,
+    so the generated pages read the same on every clone."""
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 def drift(history: list[dict[str, float]], key: str = "grad_cos") -> float:
     """How far ``key`` moved over the second half of a run: its last value less its value
     at the evaluation nearest the middle (nan where the history has fewer than two);

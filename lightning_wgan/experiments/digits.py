@@ -24,9 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config
-from lightning_wgan.experiments.common import LAST_EVALUATIONS, driver_arguments, final, flow, load_speed, places, record_machine, run_main
+from lightning_wgan.experiments.common import (
+    LAST_EVALUATIONS,
+    driver_arguments,
+    final,
+    flow,
+    load_speed,
+    places,
+    record_machine,
+    run_main,
+    shown,
+)
 from lightning_wgan.experiments.family import ORDER, gan_lambda
-from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep
+from lightning_wgan.sweep import RunTable, collect, run_sweep
 
 TASK = "conf/images/digits.yaml"
 SPEED = "digits_speed.json"  # in docs/results/: bench.py --regularizers --digits --save writes it
@@ -128,12 +138,11 @@ digits' configs trained side by side with no regularizer, alternating, in one pr
 
 
 def report(rows: list[dict[str, Any]], results: Path, source: Path, speed_path: Path | None = None) -> str:
-    name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     speed, how = load_speed(speed_path or results / SPEED, "--digits")
     now, earlier = [], []
     for r in rows:
         (now if current(r) else earlier).append(r)
-    text = HEADER.format(table=name, runs=len(now), last=LAST_EVALUATIONS, speed=how) + "\n" + markdown(now, speed)
+    text = HEADER.format(table=shown(source), runs=len(now), last=LAST_EVALUATIONS, speed=how) + "\n" + markdown(now, speed)
     if earlier:
         text += (f"\n## Runs of earlier settings\n\nKept in the table, left out of the grid and of the cross-table: their "
                  f"regularizer's settings on images have changed since ({', '.join(sorted({describe(r) for r in earlier}))}: "

@@ -42,7 +42,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.experiments.benchmark import REGULARIZERS, regularizer_config  # noqa: E402
-from lightning_wgan.experiments.common import drift, driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main, run_time  # noqa: E402
+from lightning_wgan.experiments.common import (  # noqa: E402
+    drift,
+    driver_arguments,
+    fill_benchmark_page,
+    flow,
+    places,
+    record_machine,
+    run_main,
+    run_time,
+    shown,
+)
 from lightning_wgan.experiments.funnels import FUNNEL_SPEED, PUBLISHED, TASK, cell_config, cell_of, published, speed_markdown  # noqa: E402
 from lightning_wgan.plots import save_figure  # noqa: E402
 from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep  # noqa: E402
@@ -369,8 +379,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     tuned, table = summarize(rows)
     theirs = published()
     docs.mkdir(parents=True, exist_ok=True)
-    name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
-    text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), steps=grid.steps)
+    text = HEADER.format(table=shown(source), runs=len(rows), total=total_runs(grid), steps=grid.steps)
     text += f"{run_time(rows, 'family', docs)}.\n" if rows else ""
     text += "\n" + tuning_markdown(tuned, rows, grid) + "\n" + published_markdown(table, theirs, grid)
     (docs / "family.md").write_text(text + "\n" + speed_markdown(docs / FUNNEL_SPEED, ORDER))

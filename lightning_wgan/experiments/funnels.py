@@ -35,9 +35,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_wgan.data import PUBLISHED_FUNNELS  # noqa: E402
-from lightning_wgan.experiments.common import drift, driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main, run_time  # noqa: E402
+from lightning_wgan.experiments.common import (  # noqa: E402
+    drift,
+    driver_arguments,
+    fill_benchmark_page,
+    flow,
+    places,
+    record_machine,
+    run_main,
+    run_time,
+    shown,
+)
 from lightning_wgan.plots import save_figure  # noqa: E402
-from lightning_wgan.sweep import REPO, RunTable, collect, run_sweep  # noqa: E402
+from lightning_wgan.sweep import RunTable, collect, run_sweep  # noqa: E402
 
 SWEEP = "published"
 FUNNEL_SPEED = "funnel_speed.json"  # bench.py --regularizers --pair P --save, in the report folder
@@ -237,8 +247,7 @@ def report(rows: list[dict[str, Any]], docs: Path, total: int, source: Path) -> 
     """docs/results/funnels.md and .png from the finished runs ``rows`` of the table ``source``."""
     table, theirs = summarize(rows), published()
     docs.mkdir(parents=True, exist_ok=True)
-    name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
-    head = HEADER.format(table=name, runs=len(rows), total=total)
+    head = HEADER.format(table=shown(source), runs=len(rows), total=total)
     head += f"{run_time(rows, 'funnels', docs)}.\n" if rows else ""
     (docs / "funnels.md").write_text(head + "\n" + markdown(table, theirs) + "\n" + speed_markdown(docs / FUNNEL_SPEED, METHODS))
     figure(table, theirs, docs / "funnels.png")

@@ -42,9 +42,10 @@ from lightning_wgan.experiments.common import (
     record_machine,
     run_main,
     run_time,
+    shown,
 )
 from lightning_wgan.experiments.digits import IMAGE_CRITIC, image_penalty
-from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, mean_sd, run_sweep
+from lightning_wgan.sweep import GridProgress, RunTable, collect, mean_sd, run_sweep
 
 TASK = "conf/estimate/funnels_digits.yaml"
 WIDTH = 32  # the task's DCGAN critic, and deel-torchlip's in its place
@@ -181,9 +182,8 @@ runs at a time on 2 cores, so ±20 %).
 
 def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> str:
     table = summarize(rows)
-    name = source.relative_to(REPO) if source.is_relative_to(REPO) else source
     w1 = next((f"{e['w1_exact']:.3f}" for e in table.values()), "-")
-    text = HEADER.format(table=name, runs=len(rows), total=total_runs(grid), w1=w1)
+    text = HEADER.format(table=shown(source), runs=len(rows), total=total_runs(grid), w1=w1)
     text += f"{run_time(rows, 'images', docs)}.\n" if rows else ""
     text += "\n" + markdown(table, grid)
     docs.mkdir(parents=True, exist_ok=True)

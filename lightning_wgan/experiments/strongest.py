@@ -30,10 +30,10 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import regularizer_config
-from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main
+from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main, shown
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
-from lightning_wgan.sweep import REPO, GridProgress, RunTable, collect, run_sweep
+from lightning_wgan.sweep import GridProgress, RunTable, collect, run_sweep
 
 
 class Candidate:
@@ -158,7 +158,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
         elif not d["tuning"]:
             scored[(d["d"], d["K"])] = r["summary"]
     chosen = choose(rows, grid)
-    lines = [HEADER.format(table=source.relative_to(REPO) if source.is_relative_to(REPO) else source, runs=len(rows)), "",
+    lines = [HEADER.format(table=shown(source), runs=len(rows)), "",
              "## The candidates on the tuning pairs", "",
              f"Funnels of our own (centre seed {TUNING_SEED}), solver seed 0: cosine (estimate / W1) on each; the rule picks "
              "the highest mean cosine. Minutes: the run's wall time on this machine, two runs at a time.", "",

@@ -3,7 +3,7 @@ with its report, a level down, and only when it reports for the project's own pa
 
 import shutil
 
-from lightning_wgan.experiments.common import BENCHMARK_PAGE, driver_arguments, fill_blocks, page_block, to_pages
+from lightning_wgan.experiments.common import BENCHMARK_PAGE, RESULTS, driver_arguments, fill_blocks, page_block, shown, to_pages
 
 BLOCKS = {"funnels": "funnels.md", "family": "family.md", "strongest": "strongest.md", "images": "images.md", "easy-tasks": "easy_tasks.md"}
 
@@ -67,3 +67,8 @@ def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path,
     assert "1.2" not in text and "1.2 critic steps/s" in run_time(rows, "family", tmp_path, threads=2)
     assert run_time(rows, "strongest", tmp_path) == run_time(rows) == "Their run time: 2.0 h in all, 30 min a run on average"
     assert run_time(rows, "family", tmp_path / "elsewhere") == run_time(rows) and run_time([], "family", tmp_path) == ""
+
+
+def test_a_report_names_a_table_in_the_repository_by_its_path_there_and_others_in_full(tmp_path):
+    assert str(shown(RESULTS / "family.jsonl")) == "docs/results/family.jsonl"
+    assert shown(tmp_path / "runs.jsonl") == tmp_path / "runs.jsonl"
