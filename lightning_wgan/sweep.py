@@ -464,13 +464,13 @@ def add_until(parser: argparse.ArgumentParser) -> None:
 LENGTHS = ("generator_steps", "critic_steps")  # a run's length, in the parameters that give one
 
 
-def expected_seconds(rows: Iterable[dict[str, Any]], sweep: str, params: dict[str, Any]) -> float | None:
-    """How long a run of ``sweep`` with ``params`` should take, from the sweep's finished
-    ``rows``: the median wall time of those with the same parameters but the seeds (any
-    name with "seed" in it) and the length, failing that of those with the same but the
-    data (``data.*``) too; each scaled to the run's length where its parameters give one
+def look_alikes(rows: Iterable[dict[str, Any]], sweep: str, params: dict[str, Any]) -> tuple[list[float], bool]:
+    """The wall times of a run's finished look-alikes among ``rows`` of ``sweep``, and
+    whether they share its data: those with the same parameters but the seeds (any name
+    with "seed" in it) and the length, failing that those with the same but the data
+    (``data.*``) too; each scaled to the run's length where its parameters give one
     (``generator_steps`` or ``critic_steps``) and the row's summary has it (a continued run
-    ran longer). None where none has finished."""
+    ran longer). No times where none has finished."""
     def cost(p: dict[str, Any], data: bool) -> dict[str, Any]:
         return {k: v for k, v in p.items() if "seed" not in k and k not in LENGTHS and (data or not k.startswith("data."))}
 
@@ -482,8 +482,15 @@ def expected_seconds(rows: Iterable[dict[str, Any]], sweep: str, params: dict[st
     for data in (True, False):
         times = [seconds(r["summary"]) for r in done if cost(r["params"], data) == cost(params, data)]
         if times:
-            return statistics.median(times)
-    return None
+            return times, data
+    return [], False
+
+
+def expected_seconds(rows: Iterable[dict[str, Any]], sweep: str, params: dict[str, Any]) -> float | None:
+    """How long a run of ``sweep`` with ``params`` should take: the median wall time of its
+    :func:`look_alikes` in ``rows`` (None where none has finished)."""
+    times, _ = look_alikes(rows, sweep, params)
+    return statistics.median(times) if times else None
 
 
 def fits(seconds: float | None) -> bool:
@@ -493,31 +500,38 @@ def fits(seconds: float | None) -> bool:
     return until is None or time.time() + (seconds or 0.0) <= float(until)
 
 
-def pace(rows: list[dict[str, Any]], since: float) -> float:
+def pace(rows: list[dict[str, Any]], since: float, same_data: bool) -> float:
     """How fast this call's runs go against the runs before it: the median, over the
-    finished rows recorded after ``since``, of each one's wall time over what
-    :func:`expected_seconds` expected from the earlier rows (1 where none can say).
+    finished rows recorded after ``since`` whose :func:`look_alikes` among the earlier rows
+    share their data (``same_data``) or do not, of each one's wall time over its
+    look-alikes' median (1 where none can say).
     Look-alikes of other sessions ran on machines up to 3× slower or faster, some
-    sharing a core with another grid: an hour's look-alike may take twenty minutes here."""
+    sharing a core with another grid: an hour's look-alike may take twenty minutes here.
+    Like is compared with like because the two kinds are often rows of different
+    sessions: the family's 8gaussians runs took four times as long as their 25gaussians
+    look-alikes, so a pace learned against one kind would start runs of the other that
+    end long after the deadline."""
     def as_ran(r: dict[str, Any]) -> dict[str, Any]:  # a continued run ran longer than its parameters say
         return {**r["params"], **{k: r["summary"][k] for k in LENGTHS if r["params"].get(k) and r["summary"].get(k)}}
 
-    before = [r for r in rows if r.get("recorded", 0) < since]
-    ratios = [r["summary"]["wall_time_s"] / expected for r in rows
-              if r.get("recorded", 0) >= since and r["finished"] and "wall_time_s" in (r["summary"] or {})
-              and (expected := expected_seconds(before, r["sweep"], as_ran(r)))]
+    before, ratios = [r for r in rows if r.get("recorded", 0) < since], []
+    for r in rows:
+        if r.get("recorded", 0) >= since and r["finished"] and "wall_time_s" in (r["summary"] or {}):
+            times, data = look_alikes(before, r["sweep"], as_ran(r))
+            if times and data == same_data:
+                ratios.append(r["summary"]["wall_time_s"] / statistics.median(times))
     return statistics.median(ratios) if ratios else 1.0
 
 
 def in_time(table: RunTable, sweep: str, params: dict[str, Any], label: str) -> bool:
-    """Whether to start a run of ``sweep`` with ``params`` now (:func:`fits`, by
-    :func:`expected_seconds` from ``table``'s rows of earlier calls, at this call's
-    :func:`pace`); says so where it is left for later."""
+    """Whether to start a run of ``sweep`` with ``params`` now (:func:`fits`, by its
+    :func:`look_alikes` among ``table``'s rows of earlier calls, at this call's
+    :func:`pace` against look-alikes of the same kind); says so where it is left for later."""
     if UNTIL not in os.environ:  # no deadline: no table to read before each run
         return True
     rows, since = list(table.read().values()), float(os.environ.get(SINCE, "inf"))  # no --until given here: all earlier
-    expected = expected_seconds([r for r in rows if r.get("recorded", 0) < since], sweep, params)
-    seconds = expected * pace(rows, since) if expected is not None else expected_seconds(rows, sweep, params)
+    times, same_data = look_alikes([r for r in rows if r.get("recorded", 0) < since], sweep, params)
+    seconds = statistics.median(times) * pace(rows, since, same_data) if times else expected_seconds(rows, sweep, params)
     if fits(seconds):
         return True
     why = f"it would end after --until (about {seconds / 60:.0f} min)" if seconds is not None else "--until has passed"

@@ -350,24 +350,31 @@ def test_a_runs_expected_time_is_the_median_of_its_finished_look_alikes_scaled_t
     assert expected_seconds([row({"x": 1}, 60)], "s", {"x": 1, "generator_steps": 5}) == 60  # no length in the row: as it is
 
 
-def test_this_calls_pace_scales_what_earlier_calls_runs_expect(tmp_path, monkeypatch, capsys):
-    """Earlier calls' look-alikes took an hour; this call's runs took 0.4 and 0.5 of what
-    the earlier rows expected of them: a run expected to take 60 min takes 27 here, and
-    fits a deadline 30 min away; with no run of this call yet it does not."""
+def test_this_calls_pace_scales_what_earlier_calls_runs_expect_like_for_like(tmp_path, monkeypatch, capsys):
+    """Earlier calls' look-alikes took an hour; this call's runs took 0.4 and 0.5 of their
+    own data's look-alikes and 0.25 of another data's: a run expected to take 60 min by
+    its own data's look-alikes takes 27 here, one expected to take 60 by another data's
+    takes 15; with no run of this call yet, either takes 60."""
     a = {"config": "a", "data.dataset": "8g", "generator_steps": 1000}
-    b = {**a, "config": "b"}
+    b, c = {**a, "config": "b"}, {**a, "config": "c"}
     earlier = [row({**a, "seed_everything": 0}, 3600, 1000, recorded=100), row({**a, "seed_everything": 1}, 3600, 1000),
-               row({**b, "seed_everything": 0}, 1000, 1000, recorded=100)]
+               row({**b, "seed_everything": 0}, 1000, 1000, recorded=100), row({**c, "seed_everything": 0}, 1000, 1000)]
     now = [row({**b, "seed_everything": 1}, 400, 1000, recorded=200),  # 0.4 of b's 1000
            row({**a, "seed_everything": 2}, 3600, 2000, recorded=200),  # continued to 2000 steps: 0.5 of 7200
+           row({**c, "data.dataset": "25g", "seed_everything": 0}, 250, 1000, recorded=200),  # 0.25 of c's 1000 on 8g
            row({**a, "seed_everything": 3}, 10, 1000, recorded=200, finished=False)]  # unfinished: no pace
-    assert pace(earlier + now, since=150) == pytest.approx(0.45) and pace(earlier, since=150) == 1.0
-    assert pace(now, since=150) == 1.0  # nothing earlier to expect from
+    assert pace(earlier + now, since=150, same_data=True) == pytest.approx(0.45)
+    assert pace(earlier + now, since=150, same_data=False) == pytest.approx(0.25)
+    assert pace(earlier, since=150, same_data=True) == 1.0 and pace(now, since=150, same_data=True) == 1.0  # none to say
     table = RunTable(tmp_path / "t.jsonl")
     table.put(earlier + now)
-    monkeypatch.setenv(UNTIL, str(time.time() + 30 * 60))
+    monkeypatch.setenv(UNTIL, str(time.time() + 20 * 60))
     monkeypatch.setenv(SINCE, "150")
-    assert in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")  # 3600 s (the earlier rows' median) × 0.45
+    assert not in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")  # 3600 s (its own data's) × 0.45: 27 min
+    assert "left for the next call: it would end after --until (about 27 min)" in capsys.readouterr().out
+    assert in_time(table, "s", {**a, "data.dataset": "25g", "seed_everything": 9}, "[1/1]")  # 3600 s (8g's) × 0.25
+    monkeypatch.setenv(UNTIL, str(time.time() + 30 * 60))
+    assert in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")
     monkeypatch.setenv(SINCE, "300")  # all rows earlier: 3600 s (median of 3600, 3600, 1800)
     assert not in_time(table, "s", {**a, "seed_everything": 9}, "[1/1]")
     assert "left for the next call: it would end after --until (about 60 min)" in capsys.readouterr().out
