@@ -53,10 +53,15 @@ def _offline(monkeypatch, tmp_path, feature_cache):
     monkeypatch.chdir(tmp_path)
 
 
-def run_cli(run_dir: Path, *args: str, config: str | None = None, subcommand: str = "fit", tiny: bool = True) -> WGANCLI:
-    """Run ``train.py <subcommand> [--config C] [TINY] <args>`` in this process."""
+def run_cli(
+    run_dir: Path, *args: str, config: str | None = None, subcommand: str = "fit", tiny: bool = True, figures: bool = False
+) -> WGANCLI:
+    """Run ``train.py <subcommand> [--config C] [TINY] <args>`` in this process. Without
+    ``figures`` the sample figure is switched off (``--sample_plot null``): drawing it
+    at each evaluation is most of a tiny run's time, and only the tests that look at it
+    (``figures=True``) need it."""
     small = (TINY_ESTIMATE if config and "estimate" in config else TINY) if tiny else []
-    head = [subcommand, *(["--config", config] if config else []), *small]
+    head = [subcommand, *(["--config", config] if config else []), *small, *([] if figures else ["--sample_plot", "null"])]
     return WGANCLI(args=[*head, *args, "--run_dir", str(run_dir)])
 
 

@@ -17,7 +17,7 @@ def test_every_config_runs_a_few_steps(config, tmp_path):
     run = tmp_path / "run"
     critic_only = "estimate" in config
     length = ["--critic_steps", "6"] if critic_only else ["--generator_steps", "3"]
-    cli = run_cli(run, *length, "--eval_every", "2", config=str(REPO / config))
+    cli = run_cli(run, *length, "--eval_every", "2", config=str(REPO / config), figures=True)
     summary = read_summary(run)
     if critic_only:
         assert {"w1_critic", "w1_critic_se", "w1_exact", "rel_error"} <= summary.keys()
@@ -38,7 +38,7 @@ def test_every_config_runs_a_few_steps(config, tmp_path):
 
 def test_run_length_is_in_generator_steps_and_ends_with_an_evaluation(tmp_path):
     run = tmp_path / "run"
-    cli = run_cli(run, "--generator_steps", "7", "--eval_every", "5", "--model.n_critic", "3")
+    cli = run_cli(run, "--generator_steps", "7", "--eval_every", "5", "--model.n_critic", "3", figures=True)
     assert cli.trainer.max_steps == 7 * 4 and cli.trainer.global_step == 28
     assert (cli.model.generator_steps, cli.model.critic_steps) == (7, 21)
     # Evaluated at 5 and, though 7 is no multiple of 5, at the end.
@@ -90,15 +90,23 @@ def test_validate_from_checkpoint(tmp_path, capsys):
 
 
 def test_train_py_as_a_user_runs_it(tmp_path):
-    """A subprocess, like a user: no traceback, no framework noise, summary line last."""
-    from conftest import TINY
+    """A subprocess, like a user with no wandb account: no prompt (nothing to read on
+    stdin), an offline wandb run, no traceback, no framework noise, summary line last."""
+    import os
 
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(HOME=str(tmp_path), NETRC=str(tmp_path / "netrc"), PYTHONPATH=str(REPO))
     run = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "train.py"), "--generator_steps", "2", *TINY, "--run_dir", str(run)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [sys.executable, str(REPO / "train.py"), "--generator_steps", "2", "--model.generator.init_args.width=16",
+         "--model.critic.init_args.width=16", "--data.init_args.val_size=100", "--trainer.enable_progress_bar=false",
+         "--run_dir", str(run)],
+        env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == f"summary: {run / 'summary.json'}"
     for noise in ("Traceback", "GPU available", "Tip:", "litlogger", "does not have many workers"):
         assert noise not in proc.stdout + proc.stderr, noise
+    assert "no credentials found, logging offline" in proc.stdout + proc.stderr
+    offline = list((run / "wandb").glob("offline-run-*"))
+    assert len(offline) == 1 and any(offline[0].glob("*.wandb"))

@@ -51,7 +51,7 @@ def test_print_config_shows_the_active_callbacks(tmp_path, capsys):
 
 def test_a_users_callback_from_a_flag_joins_the_defaults(tmp_path):
     cli = run_cli(tmp_path / "run", "--generator_steps", "1", "--trainer.callbacks+=tests.helpers.CountFitStarts",
-                  "--trainer.callbacks.label=x")
+                  "--trainer.callbacks.label=x", figures=True)
     counts = active(cli)
     assert counts["CountFitStarts"] == 1 and all(counts[name] == 1 for name in BUILT_IN)
     mine = next(cb for cb in cli.trainer.callbacks if type(cb).__name__ == "CountFitStarts")
@@ -70,7 +70,7 @@ def test_optional_defaults_switch_off_and_take_new_settings(tmp_path):
 
 def test_an_optional_default_switched_off_does_not_run(tmp_path):
     run = tmp_path / "run"
-    run_cli(run, "--generator_steps", "2", "--sample_plot", "null")
+    run_cli(run, "--generator_steps", "2", "--sample_plot", "null", figures=True)
     assert (run / "summary.json").is_file() and not (run / "samples.png").exists()
 
 

@@ -1,12 +1,10 @@
-"""Sweep files, the local sweep runner, and wandb without credentials."""
+"""Sweep files and the local sweep runner (a user's run without wandb credentials: test_cli)."""
 
 import argparse
 import datetime
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -119,24 +117,11 @@ def test_random_search_and_bayes(tmp_path):
         expand({"method": "grid", "parameters": {"x": {"min": 0, "max": 1}}})
 
 
-def test_no_credentials_means_offline_and_no_prompt(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update(HOME=str(tmp_path), NETRC=str(tmp_path / "netrc"), PYTHONPATH=str(REPO))
-    run = tmp_path / "run"
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "train.py"), "--generator_steps", "2", "--model.generator.init_args.width=16",
-         "--model.critic.init_args.width=16", "--data.init_args.val_size=100", f"--run_dir={run}"],
-        env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "no credentials found, logging offline" in proc.stdout + proc.stderr
-    offline = list((run / "wandb").glob("offline-run-*"))
-    assert len(offline) == 1 and any(offline[0].glob("*.wandb"))
-
-
-def test_a_grid_of_several_sweeps_shows_one_progress_bar(tmp_path, capfd):
-    """Two sweeps run in turn under one GridProgress: one bar, over both, to 2/2; no bar
-    of either sweep's own; a sweep whose runs are all done starts no workers."""
+def test_a_grid_of_several_sweeps_shows_one_progress_bar(tmp_path, capfd, monkeypatch):
+    """Two sweeps run in turn under one GridProgress, the first done already (by an
+    earlier call): one bar, over both, from 1/2 to 2/2; no bar or message of either
+    sweep's own; the sweep whose runs are all done starts no workers."""
+    import lightning_wgan.sweep as sweep_module
     from lightning_wgan.sweep import GridProgress
 
     extra = ["--model.critic.init_args.width=16", "--data.init_args.eval_size=100", "--eval_every=3", "--trainer.logger=false",
@@ -145,15 +130,19 @@ def test_a_grid_of_several_sweeps_shows_one_progress_bar(tmp_path, capfd):
     sweeps = {name: {"program": "train.py", "method": "grid", "parameters": {
         "config": {"value": ["conf/estimate/gaussian_scale.yaml", f"conf/regularizers/{name}.yaml"]}, "critic_steps": {"value": 3}}}
         for name in ("none", "clip")}
+    done = expand(sweeps["none"])[0]
+    table.put([{"sweep": "none", "run": run_id(done), "finished": True, "params": done, "summary": {"finished": True, "critic_steps": 3}}])
+    started = []
+    popen = sweep_module.subprocess.Popen
+    monkeypatch.setattr(sweep_module.subprocess, "Popen", lambda *args, **kwargs: started.append(args) or popen(*args, **kwargs))
     with GridProgress("grid", 2, lambda: len(collect(table, list(sweeps)))) as bar:
         for name, sweep in sweeps.items():
             run_sweep(sweep, tmp_path / name, extra, in_process=True, table=table.path, grid=bar)
-    terminal = capfd.readouterr().err
-    assert "grid: 100%" in terminal and "2/2" in terminal and "none:" not in terminal and "clip:" not in terminal
+    out, terminal = capfd.readouterr()
+    assert "grid: " in terminal and "1/2" in terminal and "2/2" in terminal and "grid: 100%" in terminal
+    assert "none:" not in terminal and "clip:" not in terminal and "runs done already" not in out
+    assert len(started) == 1 and "clip" in str(started[0])  # one worker, the second sweep's
     assert len(collect(table, list(sweeps))) == 2
-    with GridProgress("grid", 2, lambda: len(collect(table, list(sweeps)))) as bar:
-        assert run_sweep(sweeps["none"], tmp_path / "none", extra, in_process=True, table=table.path, grid=bar)
-    assert "runs done already" not in capfd.readouterr().out
 
 
 def test_a_worker_takes_the_runs_no_other_worker_has_claimed(tmp_path, monkeypatch):

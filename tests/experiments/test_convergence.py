@@ -80,22 +80,20 @@ def test_a_continued_run_is_the_run_that_never_stopped(tmp_path, monkeypatch, ca
     train(case, 6)
     assert history(case) == history("straight")[:2]
     run = runs / case / run_id(params)
-    if case == "resumed":
-        C.go_on(runs, table, case, params, 12, ["--no_such_option=1"], env)  # a continuation that fails at once
-        assert history(case) == history("straight")[:2]  # leaves the row as it was
-    elif case == "cloned":
+    if case == "cloned":
         shutil.rmtree(runs / case)  # the run of an earlier session: its row is all there is of it
-    else:
-        # A continuation cut short at step 9 of 12: its checkpoint is at step 9, its row still the finished 6-step run's.
+    elif case == "cut":
+        # A continuation cut short at step 9 of 12: its checkpoint is at step 9, its row still the finished
+        # 6-step run's. (Trained here rather than by go_on, whose part is the continuation below.)
         six = table.read()[(case, run_id(params))]
-        C.go_on(runs, table, case, params, 9, TINY, env)
+        train(case, 9)
         table.put([six])
         (run / "summary.json").write_text('{"finished": false}')
-    C.go_on(runs, table, case, params, 12, TINY, env)
+    C.go_on(runs, table, case, params, 12, TINY, env)  # a failed one leaves the row: the test after this one
     assert history(case) == history("straight")
     assert (run / "checkpoints" / "last.ckpt").exists()
     log = (run / "output.log").read_text()
-    restored = {"resumed": 1, "cloned": 0, "cut": 2}[case]  # cloned: run again from step 0
+    restored = {"resumed": 1, "cloned": 0, "cut": 1}[case]  # cloned: run again from step 0
     assert log.count("Restored all states from the checkpoint") == restored
 
 
