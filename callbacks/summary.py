@@ -38,10 +38,14 @@ class Summary(pl.Callback):
     Because it is rewritten after each evaluation, an interrupted run keeps the figures
     of its last evaluation. ``critic_steps_per_s`` is the training speed of this fit,
     evaluations left out; ``finished`` is true once the fit has run to its last step.
+    ``curves`` names the figure beside it (``--summary.curves null``: none, for runs
+    whose curves are read from their tables; drawing it is most of a tiny run's
+    evaluation).
     """
 
-    def __init__(self, filename: str = "summary.json") -> None:
+    def __init__(self, filename: str = "summary.json", curves: str | None = "curves.png") -> None:
         self.filename = filename
+        self.curves = curves
         self.wall_time_s = 0.0  # of earlier fits of a resumed run
         self.history: list[dict[str, float]] = []  # one entry per evaluation
         self._start: float | None = None
@@ -118,9 +122,9 @@ class Summary(pl.Callback):
         path = self.path(trainer)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, summary)
-        if plot:
+        if plot and self.curves is not None:
             unit = "generator step" if getattr(pl_module, "generator", None) is not None else "critic step"
-            plot_history(self.history, path.with_name("curves.png"), unit)
+            plot_history(self.history, path.with_name(self.curves), unit)
 
     def state_dict(self) -> dict[str, Any]:
         return {"wall_time_s": self.elapsed(), "history": self.history}

@@ -33,7 +33,10 @@ from lightning_wgan.module import WGAN
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 DEFAULT_CONFIG = CONF_DIR / "default.yaml"
-SUBCOMMANDS = ("fit", "validate", "test", "predict")
+# Lightning's test and predict need test_step and predict_step, which the models do not
+# have (a fork that adds them adds the subcommand here); building their parsers too
+# would double the CLI's start-up.
+SUBCOMMANDS = ("fit", "validate")
 # Callbacks every run has, each under its own key (``--checkpoint.every_n_train_steps``).
 ALWAYS_ON = {"checkpoint": Checkpoint, "summary": Summary, "finite_guard": FiniteGuard, "preemption": Preemption}
 # Callbacks on by default, each under its own key; ``--monitor null`` switches one off.
@@ -64,6 +67,8 @@ def with_default_subcommand(args: list[str]) -> list[str]:
     """``train.py [options]`` means ``train.py fit [options]``."""
     if args and args[0] in SUBCOMMANDS:
         return args
+    if args and args[0] in LightningCLI.subcommands():
+        raise SystemExit(f"error: train.py {args[0]}: the models have no {args[0]} step; the subcommands are {', '.join(SUBCOMMANDS)}")
     return ["fit", *args]
 
 
@@ -164,6 +169,10 @@ class WGANCLI(LightningCLI):
             run=run,
             **kwargs,
         )
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {name: keys for name, keys in LightningCLI.subcommands().items() if name in SUBCOMMANDS}
 
     @staticmethod
     def subcommand_config(config: Namespace) -> Namespace:

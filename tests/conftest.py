@@ -57,11 +57,12 @@ def run_cli(
     run_dir: Path, *args: str, config: str | None = None, subcommand: str = "fit", tiny: bool = True, figures: bool = False
 ) -> WGANCLI:
     """Run ``train.py <subcommand> [--config C] [TINY] <args>`` in this process. Without
-    ``figures`` the sample figure is switched off (``--sample_plot null``): drawing it
-    at each evaluation is most of a tiny run's time, and only the tests that look at it
-    (``figures=True``) need it."""
+    ``figures`` the sample figure and curves.png are switched off (``--sample_plot null
+    --summary.curves null``): drawing them at each evaluation is most of a tiny run's
+    time, and only the tests that look at them (``figures=True``) need them."""
     small = (TINY_ESTIMATE if config and "estimate" in config else TINY) if tiny else []
-    head = [subcommand, *(["--config", config] if config else []), *small, *([] if figures else ["--sample_plot", "null"])]
+    no_figures = [] if figures else ["--sample_plot", "null", "--summary.curves", "null"]
+    head = [subcommand, *(["--config", config] if config else []), *small, *no_figures]
     return WGANCLI(args=[*head, *args, "--run_dir", str(run_dir)])
 
 

@@ -29,7 +29,7 @@ def test_every_config_runs_a_few_steps(config, tmp_path):
     assert torch.isfinite(torch.tensor(summary["w1_exact"]))
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "config.yaml").is_file()
-    assert (run / "samples.png").stat().st_size > 1000
+    assert (run / "samples.png").stat().st_size > 1000 and (run / "curves.png").stat().st_size > 1000
     if config.startswith("conf/images/"):  # the quality callback of an image config: FID and KID at every evaluation
         assert all(h["fid"] > 0 and "kid" in h for h in summary["history"])
         # Real training images are far closer to the held-out set than an untrained generator.
@@ -61,6 +61,7 @@ def test_penalty_data_and_sampler_from_the_command_line(tmp_path):
     assert cli.model.sampler.around == "real"
     summary = read_summary(run)
     assert (summary["penalty"], summary["weight"], summary["dataset"]) == ("gp", 100.0, "25gaussians")
+    assert not (run / "curves.png").exists() and not (run / "samples.png").exists()  # --summary.curves null, --sample_plot null
 
 
 def test_penalty_weight_shorthand_on_the_default_config(tmp_path):
@@ -77,6 +78,10 @@ def test_default_subcommand():
     assert with_default_subcommand([]) == ["fit"]
     assert with_default_subcommand(["--trainer.devices", "4"]) == ["fit", "--trainer.devices", "4"]
     assert with_default_subcommand(["validate", "--ckpt_path", "x"]) == ["validate", "--ckpt_path", "x"]
+    for lacking in ("test", "predict"):  # Lightning's, but the models have no test_step or predict_step
+        expected = f"^error: train.py {lacking}: the models have no {lacking} step; the subcommands are fit, validate$"
+        with pytest.raises(SystemExit, match=expected):
+            with_default_subcommand([lacking, "--ckpt_path", "x"])
 
 
 def test_validate_from_checkpoint(tmp_path, capsys):

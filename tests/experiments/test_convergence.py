@@ -48,7 +48,7 @@ def test_a_run_goes_on_while_still_falling_doubling_up_to_the_longest():
 
 
 TINY = ["--model.generator.init_args.width=16", "--model.critic.init_args.width=16", "--data.init_args.val_size=200", "--eval_every=3",
-        "--sample_plot=null"]
+        "--sample_plot=null", "--summary.curves=null"]
 
 
 @pytest.mark.parametrize("case", ["resumed", "cloned", "cut"])
