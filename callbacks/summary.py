@@ -44,6 +44,9 @@ class Summary(pl.Callback):
     """
 
     def __init__(self, filename: str = "summary.json", curves: str | None = "curves.png") -> None:
+        if curves is not None and (Path(curves).name != curves or Path(curves).suffix != ".png"):
+            # Checked here, not at the first evaluation, minutes into a run.
+            raise ValueError(f"Summary curves must be a file name ending in .png, or null, got {curves!r}")
         self.filename = filename
         self.curves = curves
         self.wall_time_s = 0.0  # of earlier fits of a resumed run

@@ -120,6 +120,8 @@ BAD_INPUTS = [
     (["--ckpt_path", "corrupt.ckpt"], "--ckpt_path corrupt.ckpt: corrupt.ckpt is not a readable checkpoint"),
     (["--trainer.accelerator", "cpu", "--trainer.devices", "64"], "--trainer.devices 64 asks for more CPU processes than this machine has"),
     (["--generator_steps", "0"], "--generator_steps must be >= 1, got 0"),
+    (["--summary.curves", "figures/curves.png"], "Summary curves must be a file name ending in .png, or null, got 'figures/curves.png'"),
+    (["--summary.curves", "curves.pdf"], "Summary curves must be a file name ending in .png, or null, got 'curves.pdf'"),
     (["--eval_every", "0"], "--eval_every must be >= 1, got 0"),
     (["--trainer.max_steps", "10"], "set the run length with --generator_steps instead"),
     (["--config", "nope.yaml"], "--config: File does not exist:"),
