@@ -464,15 +464,39 @@ def add_until(parser: argparse.ArgumentParser) -> None:
 LENGTHS = ("generator_steps", "critic_steps")  # a run's length, in the parameters that give one
 
 
+def settings(params: dict[str, Any]) -> dict[str, Any]:
+    """A run's parameters as dotted names: the YAML mappings of a ``config`` list (the
+    experiment drivers give each run's settings so, :func:`~lightning_wgan.experiments.common.flow`)
+    spread out like the sweep's own names, so that ``data.*`` and the length are found
+    there too; the list keeps its files."""
+    def spread(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in mapping.items():
+            out.update(spread(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    config = params.get("config")
+    if not isinstance(config, list):
+        return params
+    loaded = [yaml.safe_load(entry) if isinstance(entry, str) and entry.startswith("{") else entry for entry in config]
+    out = {k: v for k, v in params.items() if k != "config"}
+    for entry in loaded:
+        if isinstance(entry, dict):
+            out.update(spread(entry))
+    return {**out, "config": [entry for entry in loaded if not isinstance(entry, dict)]}
+
+
 def look_alikes(rows: Iterable[dict[str, Any]], sweep: str, params: dict[str, Any]) -> tuple[list[float], bool]:
     """The wall times of a run's finished look-alikes among ``rows`` of ``sweep``, and
-    whether they share its data: those with the same parameters but the seeds (any name
-    with "seed" in it) and the length, failing that those with the same but the data
-    (``data.*``) too; each scaled to the run's length where its parameters give one
-    (``generator_steps`` or ``critic_steps``) and the row's summary has it (a continued run
-    ran longer). No times where none has finished."""
+    whether they share its data: those with the same parameters (:func:`settings`) but the
+    seeds (any name with "seed" in it) and the length, failing that those with the same
+    but the data (``data.*``) too; each scaled to the run's length where its parameters
+    give one (``generator_steps`` or ``critic_steps``) and the row's summary has it (a
+    continued run ran longer). No times where none has finished."""
+    params = settings(params)
+
     def cost(p: dict[str, Any], data: bool) -> dict[str, Any]:
-        return {k: v for k, v in p.items() if "seed" not in k and k not in LENGTHS and (data or not k.startswith("data."))}
+        return {k: v for k, v in settings(p).items() if "seed" not in k and k not in LENGTHS and (data or not k.startswith("data."))}
 
     def seconds(summary: dict[str, Any]) -> float:
         length = next((k for k in LENGTHS if params.get(k) and summary.get(k)), None)
@@ -512,7 +536,8 @@ def pace(rows: list[dict[str, Any]], since: float, same_data: bool) -> float:
     look-alikes, so a pace learned against one kind would start runs of the other that
     end long after the deadline."""
     def as_ran(r: dict[str, Any]) -> dict[str, Any]:  # a continued run ran longer than its parameters say
-        return {**r["params"], **{k: r["summary"][k] for k in LENGTHS if r["params"].get(k) and r["summary"].get(k)}}
+        params = settings(r["params"])
+        return {**params, **{k: r["summary"][k] for k in LENGTHS if params.get(k) and r["summary"].get(k)}}
 
     before, ratios = [r for r in rows if r.get("recorded", 0) < since], []
     for r in rows:

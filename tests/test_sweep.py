@@ -340,6 +340,27 @@ def test_a_runs_expected_time_is_the_median_of_its_finished_look_alikes_scaled_t
     assert expected_seconds([row({"x": 1}, 60)], "s", {"x": 1, "generator_steps": 5}) == 60  # no length in the row: as it is
 
 
+def test_look_alikes_read_the_settings_inside_a_config_list_as_the_experiment_drivers_give_them():
+    """The drivers give a run's data, critic and length as inline YAML in ``config``: a
+    funnel pair never run before takes the time of the same critic on the other pairs of
+    its dimension, scaled to its length, not no time at all (which --until cannot stop)."""
+    def funnel(pair, width=256, steps=60000):
+        return {"config": ["conf/estimate/funnels.yaml", "conf/regularizers/lp.yaml",
+                           f"{{data: {{init_args: {{dim: 128, transform: {{init_args: {{pair: {pair}}}}}}}}}, "
+                           f"model: {{init_args: {{critic: {{init_args: {{data_dim: 128, width: {width}}}}}}}}}}}",
+                           f"{{critic_steps: {steps}}}"], "seed_everything": 0}
+
+    def ran(params, wall, steps):
+        return {**row(params, wall), "summary": {"finished": True, "wall_time_s": wall, "critic_steps": steps}}
+
+    rows = [ran(funnel("d128_w4"), 2000, 60000), ran(funnel("d128_w16"), 2400, 60000),
+            ran(funnel("d128_w4", width=64), 300, 60000)]
+    assert expected_seconds(rows, "s", funnel("d128_w64")) == 2200  # the other pairs' median
+    assert expected_seconds(rows, "s", funnel("d128_w4")) == 2000  # its own pair's, where it has one
+    assert expected_seconds(rows, "s", funnel("d128_w64", steps=30000)) == 1100  # scaled to its length
+    assert expected_seconds(rows, "s", funnel("d128_w64", width=128)) is None  # another critic: not known
+    assert expected_seconds([ran(funnel("d128_w4"), 2000, 120000)], "s", funnel("d128_w16")) == 1000  # continued
+
 def test_this_calls_pace_scales_what_earlier_calls_runs_expect_like_for_like(tmp_path, monkeypatch, capsys):
     """Earlier calls' look-alikes took an hour; this call's runs took 0.4 and 0.5 of their
     own data's look-alikes and 0.25 of another data's: a run expected to take 60 min by
