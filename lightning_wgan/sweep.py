@@ -495,16 +495,19 @@ def look_alikes(rows: Iterable[dict[str, Any]], sweep: str, params: dict[str, An
     continued run ran longer). No times where none has finished."""
     params = settings(params)
 
-    def cost(p: dict[str, Any], data: bool) -> dict[str, Any]:
-        return {k: v for k, v in settings(p).items() if "seed" not in k and k not in LENGTHS and (data or not k.startswith("data."))}
+    def cost(p: dict[str, Any], data: bool) -> dict[str, Any]:  # p already spread by settings()
+        return {k: v for k, v in p.items() if "seed" not in k and k not in LENGTHS and (data or not k.startswith("data."))}
 
     def seconds(summary: dict[str, Any]) -> float:
         length = next((k for k in LENGTHS if params.get(k) and summary.get(k)), None)
         return summary["wall_time_s"] * (params[length] / summary[length] if length else 1.0)
 
-    done = [r for r in rows if r["sweep"] == sweep and r["finished"] and "wall_time_s" in (r["summary"] or {})]
+    # each row's YAML read once, not once a pass and a comparison
+    done = [(settings(r["params"]), r["summary"]) for r in rows
+            if r["sweep"] == sweep and r["finished"] and "wall_time_s" in (r["summary"] or {})]
     for data in (True, False):
-        times = [seconds(r["summary"]) for r in done if cost(r["params"], data) == cost(params, data)]
+        wanted = cost(params, data)
+        times = [seconds(summary) for p, summary in done if cost(p, data) == wanted]
         if times:
             return times, data
     return [], False

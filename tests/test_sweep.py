@@ -361,6 +361,7 @@ def test_look_alikes_read_the_settings_inside_a_config_list_as_the_experiment_dr
     assert expected_seconds(rows, "s", funnel("d128_w64", width=128)) is None  # another critic: not known
     assert expected_seconds([ran(funnel("d128_w4"), 2000, 120000)], "s", funnel("d128_w16")) == 1000  # continued
 
+
 def test_this_calls_pace_scales_what_earlier_calls_runs_expect_like_for_like(tmp_path, monkeypatch, capsys):
     """Earlier calls' look-alikes took an hour; this call's runs took 0.4 and 0.5 of their
     own data's look-alikes and 0.25 of another data's: a run expected to take 60 min by
