@@ -557,7 +557,9 @@ def in_time(table: RunTable, sweep: str, params: dict[str, Any], label: str) -> 
     :func:`pace` against look-alikes of the same kind); says so where it is left for later."""
     if UNTIL not in os.environ:  # no deadline: no table to read before each run
         return True
-    rows, since = list(table.read().values()), float(os.environ.get(SINCE, "inf"))  # no --until given here: all earlier
+    # each row's YAML read once here, not once for each of this call's rows that pace() compares
+    rows = [{**r, "params": settings(r["params"])} for r in table.read().values()]  # settings() of settings: the same
+    since = float(os.environ.get(SINCE, "inf"))  # no --until given here: all earlier
     times, same_data = look_alikes([r for r in rows if r.get("recorded", 0) < since], sweep, params)
     seconds = statistics.median(times) * pace(rows, since, same_data) if times else expected_seconds(rows, sweep, params)
     if fits(seconds):

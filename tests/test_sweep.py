@@ -304,6 +304,18 @@ def row(params, wall=None, steps=None, sweep="s", finished=True, recorded=None):
             **({"recorded": recorded} if recorded is not None else {})}
 
 
+def funnel(pair, width=256, steps=60000, seed=0):
+    """A funnel run's parameters as the experiment driver gives them: inline YAML in ``config``."""
+    return {"config": ["conf/estimate/funnels.yaml", "conf/regularizers/lp.yaml",
+                       f"{{data: {{init_args: {{dim: 128, transform: {{init_args: {{pair: {pair}}}}}}}}}, "
+                       f"model: {{init_args: {{critic: {{init_args: {{data_dim: 128, width: {width}}}}}}}}}}}",
+                       f"{{critic_steps: {steps}}}"], "seed_everything": seed}
+
+
+def ran(params, wall, steps, recorded=None):
+    return {**row(params, wall, recorded=recorded), "summary": {"finished": True, "wall_time_s": wall, "critic_steps": steps}}
+
+
 def test_until_is_the_next_time_the_clock_shows_it_and_a_bad_one_is_one_line(monkeypatch, capsys):
     now = datetime.datetime(2026, 12, 5, 23, 50, 12)
     assert until_time("02:30", now) == datetime.datetime(2026, 12, 6, 2, 30).timestamp()  # past midnight: tomorrow's
@@ -344,15 +356,6 @@ def test_look_alikes_read_the_settings_inside_a_config_list_as_the_experiment_dr
     """The drivers give a run's data, critic and length as inline YAML in ``config``: a
     funnel pair never run before takes the time of the same critic on the other pairs of
     its dimension, scaled to its length, not no time at all (which --until cannot stop)."""
-    def funnel(pair, width=256, steps=60000):
-        return {"config": ["conf/estimate/funnels.yaml", "conf/regularizers/lp.yaml",
-                           f"{{data: {{init_args: {{dim: 128, transform: {{init_args: {{pair: {pair}}}}}}}}}, "
-                           f"model: {{init_args: {{critic: {{init_args: {{data_dim: 128, width: {width}}}}}}}}}}}",
-                           f"{{critic_steps: {steps}}}"], "seed_everything": 0}
-
-    def ran(params, wall, steps):
-        return {**row(params, wall), "summary": {"finished": True, "wall_time_s": wall, "critic_steps": steps}}
-
     rows = [ran(funnel("d128_w4"), 2000, 60000), ran(funnel("d128_w16"), 2400, 60000),
             ran(funnel("d128_w4", width=64), 300, 60000)]
     assert expected_seconds(rows, "s", funnel("d128_w64")) == 2200  # the other pairs' median
@@ -397,6 +400,22 @@ def test_this_calls_pace_scales_what_earlier_calls_runs_expect_like_for_like(tmp
     (run_dir / "summary.json").write_text(json.dumps({"finished": True, "wall_time_s": 5}))
     start = round(time.time())
     assert table.record("s", {"x": 1}, run_dir) and start <= table.read()[("s", run_id({"x": 1}))]["recorded"] <= time.time() + 1
+
+
+def test_in_time_reads_each_rows_yaml_once_not_once_for_each_of_this_calls_rows(tmp_path, monkeypatch):
+    """pace() compares each of this call's rows with all earlier ones: were each row's
+    inline YAML read there, a grid of a thousand rows would parse it a million times
+    before each run. Read once a row, and the run's own once; the answer is the same."""
+    earlier = [ran(funnel(f"d128_w{k}", seed=s), 2000, 60000, recorded=100) for k in (4, 16) for s in range(10)]
+    now = [ran(funnel(f"d128_w{k}", seed=s), 1000, 60000, recorded=200) for k in (4, 16) for s in range(10, 15)]
+    table = RunTable(tmp_path / "t.jsonl")
+    table.put(earlier + now)
+    monkeypatch.setenv(UNTIL, str(time.time() + 20 * 60))  # 2000 s × pace 0.5: 17 min fits, 2000 s would not
+    monkeypatch.setenv(SINCE, "150")
+    parse, calls = yaml.safe_load, []
+    monkeypatch.setattr(yaml, "safe_load", lambda text: calls.append(text) or parse(text))
+    assert in_time(table, "s", funnel("d128_w4", seed=99), "[1/1]")
+    assert len(calls) == 2 * (len(earlier) + len(now) + 1)  # two inline mappings a run
 
 
 def test_fits_before_the_deadline_only(tmp_path, monkeypatch, capsys):
