@@ -30,7 +30,7 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import regularizer_config
-from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main, shown
+from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main, run_time, shown
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
 from lightning_wgan.sweep import GridProgress, RunTable, collect, run_sweep
@@ -158,10 +158,13 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
         elif not d["tuning"]:
             scored[(d["d"], d["K"])] = r["summary"]
     chosen = choose(rows, grid)
-    lines = [HEADER.format(table=shown(source), runs=len(rows)), "",
+    # the candidates' runs span sessions on machines up to 3x apart: the shared line says how fast they were
+    timing = [f"{run_time(rows, 'strongest', docs)}."] if rows else []
+    lines = [HEADER.format(table=shown(source), runs=len(rows)), *timing, "",
              "## The candidates on the tuning pairs", "",
              f"Funnels of our own (centre seed {TUNING_SEED}), solver seed 0: cosine (estimate / W1) on each; the rule picks "
-             "the highest mean cosine. Minutes: the run's wall time on this machine, two runs at a time.", "",
+             "the highest mean cosine. Minutes: the runs' wall time, two runs at a time, on the machines of the grid's "
+             "starts above (compare candidates by it only as far as those speeds allow).", "",
              "| candidate | " + " | ".join(f"d {d}, K {k}" for d, k in grid.tuning) + " | mean cosine | minutes |",
              "|" + "---|" * (len(grid.tuning) + 3)]
     for i, candidate in enumerate(grid.candidates):
