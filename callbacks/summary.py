@@ -37,7 +37,8 @@ class Summary(pl.Callback):
     generator steps, or critic steps in critic-only runs), which ``curves.png`` plots.
     Because it is rewritten after each evaluation, an interrupted run keeps the figures
     of its last evaluation. ``critic_steps_per_s`` is the training speed of this fit,
-    evaluations left out; ``finished`` is true once the fit has run to its last step.
+    evaluations left out, at ``threads`` threads (a speed means little without them);
+    ``finished`` is true once the fit has run to its last step.
     ``curves`` names the figure beside it (``--summary.curves null``: none, for runs
     whose curves are read from their tables; drawing it is most of a tiny run's
     evaluation).
@@ -107,6 +108,7 @@ class Summary(pl.Callback):
             critic_steps=getattr(pl_module, "critic_steps", None),
             wall_time_s=round(self.elapsed(), 3),
             critic_steps_per_s=self.critic_steps_per_s(pl_module),
+            threads=torch.get_num_threads(),
             finished=self.finished,
             penalty=getattr(pl_module, "penalty_name", None),
             weight=penalty.weight if penalty is not None else 0.0,

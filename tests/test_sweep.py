@@ -30,6 +30,7 @@ from lightning_wgan.sweep import (
     pace,
     run_id,
     run_sweep,
+    shared_cores_env,
     to_args,
     until_time,
     work,
@@ -202,6 +203,7 @@ def test_in_process_workers_take_config_lists_borrow_spare_shares_and_skip_finis
     rows = run_sweep(sweep, out, extra, in_process=True, spare=spare)
     assert len(rows) == 2 and sorted(r["summary"]["penalty"] for r in rows) == ["gp", "none"]
     assert all(r["summary"]["critic_steps"] == 3 and r["summary"]["critic_steps_per_s"] > 0 for r in rows)
+    assert all(r["summary"]["threads"] == int(shared_cores_env(1)["OMP_NUM_THREADS"]) for r in rows)  # its speed's thread count
     assert all(r["finished"] for r in RunTable(out / "runs.jsonl").read().values())
     assert Counted.lent >= 1 and spare.free == 1  # borrowed, and given back
     # Lightning's model summary is in each run's log, not on the terminal.

@@ -163,8 +163,9 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
     lines = [HEADER.format(table=shown(source), runs=len(rows)), *timing, "",
              "## The candidates on the tuning pairs", "",
              f"Funnels of our own (centre seed {TUNING_SEED}), solver seed 0: cosine (estimate / W1) on each; the rule picks "
-             "the highest mean cosine. Minutes: the runs' wall time, two runs at a time, on the machines of the grid's "
-             "starts above (compare candidates by it only as far as those speeds allow).", "",
+             "the highest mean cosine. Minutes: the runs' wall time, two runs at a time at 1 thread each, on the machines "
+             "of the grid's starts above (compare candidates by it only as far as those speeds allow); a candidate whose "
+             "run would outlast a session that way ran one run at a time at 2 threads, as its minutes say.", "",
              "| candidate | " + " | ".join(f"d {d}, K {k}" for d, k in grid.tuning) + " | mean cosine | minutes |",
              "|" + "---|" * (len(grid.tuning) + 3)]
     for i, candidate in enumerate(grid.candidates):
@@ -172,6 +173,9 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
         cells = [f"{runs[c]['grad_cos']:.3f} ({runs[c]['ratio']:.2f})" if c in runs else "-" for c in grid.tuning]
         mean = f"{statistics.mean(s['grad_cos'] for s in runs.values()):.3f}" if len(runs) == len(grid.tuning) else "-"
         minutes = f"{sum(s['wall_time_s'] for s in runs.values()) / 60:.0f}" if runs else "-"
+        threads = sorted({s.get("threads", 1) for s in runs.values()})  # rows before the key ran at 1
+        if threads != [1] and runs:
+            minutes += f" ({'/'.join(map(str, threads))} threads)"
         name = f"**{candidate.name}** (chosen)" if i == chosen else candidate.name
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean} | {minutes} |")
     best = best_published()

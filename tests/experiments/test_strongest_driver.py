@@ -45,12 +45,12 @@ def test_the_rule_and_the_report_by_hand(tmp_path):
     assert S.choose(rows, grid) is None  # b has not run on (8, 16)
     rows.append(row(b, 8, 16, 0.8))
     assert S.choose(rows, grid) == 0  # 0.7 against 0.7: the earlier
-    rows[-1]["summary"]["grad_cos"] = 0.81
+    rows[-1]["summary"].update(grad_cos=0.81, threads=2)  # one run of b at 2 threads: its minutes say so
     assert S.choose(rows, grid) == 1
     rows += [row(b, 32, 64, 0.75, ratio=0.9, tuning=False)]
     text = S.report(rows, tmp_path, grid, tmp_path / "t.jsonl")
     assert "| lp 16×1, 100 steps | 0.900 (1.00) | 0.500 (1.00) | 0.700 | 2 |" in text
-    assert "| **lp 32×2, 100 steps** (chosen) | 0.600 (1.00) | 0.810 (1.00) | 0.705 | 2 |" in text
+    assert "| **lp 32×2, 100 steps** (chosen) | 0.600 (1.00) | 0.810 (1.00) | 0.705 | 2 (1/2 threads) |" in text
     # published_metrics.csv at d 32, K 64: the best cosine is sort-out's 0.7395 (estimate 1.0569 / W1 1.5429); wgan-lp 0.7298
     assert f"| 32 | 64 | 0.750 | 0.900 | 0.740 (sort-out) | {1.0569 / 1.5429:.3f} | 0.730 | ✓ | ✗ |" in text
     assert "| 2 | 4 | - | - | 0.859 (wgan-qp) |" in text and "Above the best published solver on 1 of the 1 pairs done." in text
