@@ -7,6 +7,7 @@
     python benchmarks/bench.py --regularizers --gan --save  # the same in GAN training (docs/results/gan_speed.json)
     python benchmarks/bench.py --regularizers --digits --save  # ... on the digits (docs/results/digits_speed.json)
     python benchmarks/bench.py --regularizers --pair d8_w16 --save  # on a funnel pair (docs/results/funnel_speed.json)
+    python benchmarks/bench.py --candidates  # each strongest-critic candidate's step against the first (LP 256×3)
     python benchmarks/bench.py --funnels  # a funnel pair's training batch against the critic step that includes it
     python benchmarks/bench.py --trajectory gp 0.1 normal 0 3000 --save  # the plain loop's exact W1 over training
     python benchmarks/bench.py --sharing  # processes × threads on this machine's cores, as sweeps share them
@@ -257,6 +258,28 @@ def regularizers(steps: int, rounds: int, pair: str | None = None, save: bool = 
         print(f"kept in {path}")
 
 
+def candidates(steps: int, rounds: int) -> None:
+    """Each candidate of the strongest-critic grid (its regularizer and critic size) against
+    the first, LP at 256 × 3, side by side on a tuning pair (d 16, K 256): what a
+    candidate's critic step costs, as a ratio that holds across machines. Candidates
+    that differ only in run length take the same step and are measured once."""
+    strongest = experiment("strongest", "--candidates")
+    d, k = strongest.FULL.tuning[1]
+    first, *others = strongest.CANDIDATES
+    step_of = lambda c: c.configs([(d, k)], strongest.TUNING_SEED)[0][:-1]  # noqa: E731  (the run length left out)
+    print(f"{f'critic steps/s, funnel pair d {d}, K {k}':44s} {'it':>10s} {first.name.split(',')[0]:>10s} {'ratio':>7s}")
+    result, seen = {}, {tuple(step_of(first))}
+    for c in others:
+        if tuple(step_of(c)) in seen:
+            continue
+        seen.add(tuple(step_of(c)))
+        name = c.name.rsplit(",", 1)[0]
+        t, p, r = median_ratio(lambda c=c: critic_only(step_of(c), steps), lambda: critic_only(step_of(first), steps), rounds)
+        result[name] = round(r, 3)
+        print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
+    print(json.dumps(result))
+
+
 def speed_record(result: dict[str, float], none_rates: list[float], rounds: int, steps: int) -> dict[str, Any]:
     """What --save keeps of a side-by-side measurement: the ratios, none's median speed,
     and how they were measured."""
@@ -351,6 +374,8 @@ def main() -> None:
     parser.add_argument("--regularizers", action="store_true", help="only: each regularizer's critic step against none")
     parser.add_argument("--trajectory", nargs=5, metavar=("PENALTY", "LAMBDA", "INIT", "SEED", "STEPS"),
                         help="only: the plain loop's exact-W1 trajectory, e.g. gp 0.1 normal 0 3000")
+    parser.add_argument("--candidates", action="store_true",
+                        help="only: each strongest-critic candidate's critic step against the first (LP 256×3)")
     parser.add_argument("--funnels", action="store_true", help="only: a funnel pair's training batch against the critic step")
     parser.add_argument("--pair", help="with --regularizers: under the published protocol on this funnel pair, e.g. d8_w16")
     parser.add_argument("--gan", action="store_true", help="with --regularizers: in GAN training, as the convergence grid trains")
@@ -387,6 +412,9 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     if args.breakdown:
         breakdown(steps["tiny"], rounds)
+        return
+    if args.candidates:
+        candidates(20 if args.quick else 100, 1 if args.quick else 2)
         return
     if args.funnels:
         funnel_sampling(30 if args.quick else 300)

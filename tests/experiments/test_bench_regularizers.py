@@ -97,3 +97,29 @@ def test_funnel_speed_trains_each_regularizer_as_the_family_grid_does_and_keeps_
     kept = json.loads((tmp_path / "funnel_speed.json").read_text())
     assert set(kept) == {"d8_w16", "d128_w64"} and kept["d8_w16"]["none_steps_per_s"] == 100.0
     assert kept["d128_w64"]["speed_vs_none"] == {n: (0.25 if n == "alp" else 0.5) for n in names}
+
+
+def test_candidate_speed_trains_each_strongest_candidate_as_its_grid_does_once_per_step(capsys, monkeypatch):
+    """--candidates: each candidate's configs on the tuning pair d 16, K 256 without the
+    run length, alternating with the first (LP 256×3); LP 512×3 at 60 000 steps takes
+    LP 512×3's step, so it is not measured twice."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench
+
+    from lightning_wgan.experiments import funnels, strongest
+    from lightning_wgan.experiments.benchmark import regularizer_config
+
+    asked = []
+
+    def rate(configs, steps, extra=()):
+        asked.append(list(configs))
+        return 10.0 if configs[2] == funnels.cell_config(16, 256, 256, 3, strongest.TUNING_SEED) else 2.5
+
+    monkeypatch.setattr(bench, "critic_only", rate)
+    bench.candidates(100, 1)
+    first = [funnels.TASK, regularizer_config("lp"), funnels.cell_config(16, 256, 256, 3, strongest.TUNING_SEED)]
+    torchlip = [funnels.TASK, regularizer_config("torchlip"), funnels.cell_config(16, 256, 512, 3, strongest.TUNING_SEED)]
+    assert len(asked) == 2 * 5 and asked[1::2] == [first] * 5 and asked[2] == torchlip
+    out = capsys.readouterr().out
+    assert json.loads(out.splitlines()[-1]) == {"lp 512×3": 0.25, "torchlip 512×3": 0.25, "torchlip 512×3, group size 16": 0.25,
+                                               "alp 512×3": 0.25, "lp 512×4": 0.25}
