@@ -15,6 +15,14 @@ the earlier (cheaper) candidate on a tie. The chosen one then trains on all 28
 published pairs, and the report sets its cosine beside the best published solver's on
 each (of the eleven in ``published_metrics.csv``, not only the five regularizers). Rows
 in ``docs/results/strongest.jsonl``; the report is ``docs/results/strongest.md``.
+
+Runs are resumable from their last checkpoint only where the checkpoint survives: a run
+that cannot finish where it started (a session on a machine that is handed back) starts
+again. Two 1-thread runs at a time suit the LP candidates (about an hour a run); a
+GroupSort critic of width 512 orthonormalizes every weight on every step, which made a
+1-thread run last over 3 hours on a slow machine, so run those with ``--jobs 1``: one
+run at a time on 2 threads, about as many steps per hour in all, each run half as long
+(``python benchmarks/bench.py --candidates`` gives each candidate's step cost).
 """
 
 from __future__ import annotations
