@@ -265,16 +265,19 @@ def candidates(steps: int, rounds: int) -> None:
     that differ only in run length take the same step and are measured once."""
     strongest = experiment("strongest", "--candidates")
     d, k = strongest.FULL.tuning[1]
-    first, *others = strongest.CANDIDATES
-    step_of = lambda c: c.configs([(d, k)], strongest.TUNING_SEED)[0][:-1]  # noqa: E731  (the run length left out)
-    print(f"{f'critic steps/s, funnel pair d {d}, K {k}':44s} {'it':>10s} {first.name.split(',')[0]:>10s} {'ratio':>7s}")
-    result, seen = {}, {tuple(step_of(first))}
-    for c in others:
-        if tuple(step_of(c)) in seen:
+
+    def step_of(c: Any) -> tuple[list[str], str]:
+        """The candidate's configs and name, the run length left out of both."""
+        return c.configs([(d, k)], strongest.TUNING_SEED)[0][:-1], c.name.rsplit(",", 1)[0]
+
+    (base, base_name), *others = [step_of(c) for c in strongest.CANDIDATES]
+    print(f"{f'critic steps/s, funnel pair d {d}, K {k}':44s} {'it':>10s} {base_name:>10s} {'ratio':>7s}")
+    result, measured = {}, [base]
+    for configs, name in others:
+        if configs in measured:
             continue
-        seen.add(tuple(step_of(c)))
-        name = c.name.rsplit(",", 1)[0]
-        t, p, r = median_ratio(lambda c=c: critic_only(step_of(c), steps), lambda: critic_only(step_of(first), steps), rounds)
+        measured.append(configs)
+        t, p, r = median_ratio(lambda c=configs: critic_only(c, steps), lambda: critic_only(base, steps), rounds)
         result[name] = round(r, 3)
         print(f"{name:44s} {t:10.1f} {p:10.1f} {r:7.3f}")
     print(json.dumps(result))
