@@ -79,11 +79,12 @@ def final(summary: dict[str, Any], key: str) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
-def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None, threads: int = 1) -> str:
+def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path | None = None) -> str:
     """The runs' wall time, in all and on average (empty for no runs); with ``driver``,
     the plain loop's speed at the starts of its grid (:func:`record_machine`), from the
     machines file in the report ``folder`` if given (none for a quick grid or a report
-    elsewhere). Only starts measured at the runs' ``threads`` give the range: the loop at
+    elsewhere). Only starts measured at a thread count the runs ran at (their summaries'
+    ``threads``; 1 for rows from before the key) give a range, one per count: the loop at
     2 threads beside busy 1-thread runs read 1.2–3.0 steps/s where it ran 21.5 at 1, so
     such a speed says nothing of the machine (the file keeps them, and the text counts
     them)."""
@@ -92,16 +93,29 @@ def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path
     hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
     text = f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
     starts = [m for m in read_machines(folder / MACHINES.name) if m["driver"] == driver] if folder else []
-    speeds = [m["plain_loop_steps_per_s"] for m in starts if m["threads"] == threads]
+    counts = sorted({r["summary"].get("threads", 1) for r in rows})
+    speeds = {n: [m["plain_loop_steps_per_s"] for m in starts if m["threads"] == n] for n in counts}
+    speeds = {n: s for n, s in speeds.items() if s}
     if speeds:
-        low, high = f"{min(speeds):.1f}", f"{max(speeds):.1f}"
-        at = "the one start of this grid measured" if len(speeds) == 1 else f"the {len(speeds)} starts of this grid measured"
-        each = f"{threads} thread{'s' if threads > 1 else ''} as each run"
-        text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, {each}) ran at "
-                 f"{low if low == high else f'{low}–{high}'} critic steps/s at {at} so")
-    if len(starts) > len(speeds):
-        text += f" ({len(starts) - len(speeds)} start(s) measured at another thread count left out)"
+        spans = {n: f"{min(s):.1f}" if min(s) == max(s) else f"{min(s):.1f}–{max(s):.1f}" for n, s in speeds.items()}
+        if len(speeds) == 1:
+            ((n, s),) = speeds.items()
+            at = "the one start of this grid measured" if len(s) == 1 else f"the {len(s)} starts of this grid measured"
+            text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, {threads_text(n)} as each run) ran at "
+                     f"{spans[n]} critic steps/s at {at} so")
+        else:
+            each = " and ".join(f"{spans[n]} critic steps/s at {threads_text(n)} ({len(s)} start{'s' if len(s) > 1 else ''})"
+                                for n, s in speeds.items())
+            text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, at each start the thread count "
+                     f"of its runs) ran at {each} at the starts of this grid measured so")
+    left = len(starts) - sum(map(len, speeds.values()))
+    if left:
+        text += f" ({left} start(s) measured at another thread count left out)"
     return text
+
+
+def threads_text(n: int) -> str:
+    return f"{n} thread{'s' if n > 1 else ''}"
 
 
 def read_machines(path: Path = MACHINES) -> list[dict[str, Any]]:

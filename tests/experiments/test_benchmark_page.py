@@ -64,7 +64,15 @@ def test_a_grid_records_the_plain_loops_speed_and_its_run_time_says_it(tmp_path,
                         '{"driver": "family", "plain_loop_steps_per_s": 21.5, "threads": 1}\n')
     text = run_time(rows, "family", tmp_path)
     assert "ran at 21.5 critic steps/s at the one start of this grid measured so (1 start(s) measured at another thread" in text
-    assert "1.2" not in text and "1.2 critic steps/s" in run_time(rows, "family", tmp_path, threads=2)
+    two = [{"summary": {"wall_time_s": 1800.0, "threads": 2}}] * 4  # runs at 2 threads: their starts' speed is the 2-thread one
+    assert "1.2" not in text
+    assert "(the toy reference size, 2 threads as each run) ran at 1.2 critic steps/s" in run_time(two, "family", tmp_path)
+    # runs at 1 and at 2 threads (the strongest grid's GroupSort candidates): a range for each; 4 threads left out
+    machines.write_text(machines.read_text() + '{"driver": "family", "plain_loop_steps_per_s": 30.4, "threads": 2}\n'
+                        '{"driver": "family", "plain_loop_steps_per_s": 9.0, "threads": 4}\n')
+    text = run_time(rows[:2] + two[:2], "family", tmp_path)
+    assert ("ran at 21.5 critic steps/s at 1 thread (1 start) and 1.2–30.4 critic steps/s at 2 threads (2 starts) at the starts"
+            " of this grid measured so (1 start(s) measured at another thread count left out)") in text
     assert run_time(rows, "strongest", tmp_path) == run_time(rows) == "Their run time: 2.0 h in all, 30 min a run on average"
     assert run_time(rows, "family", tmp_path / "elsewhere") == run_time(rows) and run_time([], "family", tmp_path) == ""
 
