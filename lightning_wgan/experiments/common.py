@@ -9,7 +9,7 @@ import importlib.util
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +93,17 @@ def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path
     hours = sum(r["summary"]["wall_time_s"] for r in rows) / 3600
     text = f"Their run time: {hours:.1f} h in all, {60 * hours / len(rows):.0f} min a run on average"
     starts = [m for m in read_machines(folder / MACHINES.name) if m["driver"] == driver] if folder else []
-    counts = sorted({r["summary"].get("threads", 1) for r in rows})
-    speeds = {n: [m["plain_loop_steps_per_s"] for m in starts if m["threads"] == n] for n in counts}
+    speeds = {n: [m["plain_loop_steps_per_s"] for m in starts if m["threads"] == n] for n in thread_counts(r["summary"] for r in rows)}
     speeds = {n: s for n, s in speeds.items() if s}
     if speeds:
         spans = {n: f"{min(s):.1f}" if min(s) == max(s) else f"{min(s):.1f}–{max(s):.1f}" for n, s in speeds.items()}
         if len(speeds) == 1:
             ((n, s),) = speeds.items()
             at = "the one start of this grid measured" if len(s) == 1 else f"the {len(s)} starts of this grid measured"
-            text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, {threads_text(n)} as each run) ran at "
+            text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, {plural(n, 'thread')} as each run) ran at "
                      f"{spans[n]} critic steps/s at {at} so")
         else:
-            each = " and ".join(f"{spans[n]} critic steps/s at {threads_text(n)} ({len(s)} start{'s' if len(s) > 1 else ''})"
+            each = " and ".join(f"{spans[n]} critic steps/s at {plural(n, 'thread')} ({plural(len(s), 'start')})"
                                 for n, s in speeds.items())
             text += (f"; the plain loop of benchmarks/bench.py (the toy reference size, at each start the thread count "
                      f"of its runs) ran at {each} at the starts of this grid measured so")
@@ -114,8 +113,14 @@ def run_time(rows: list[dict[str, Any]], driver: str | None = None, folder: Path
     return text
 
 
-def threads_text(n: int) -> str:
-    return f"{n} thread{'s' if n > 1 else ''}"
+def thread_counts(summaries: Iterable[dict[str, Any]]) -> list[int]:
+    """The thread counts the runs of these summaries ran at; rows from before the
+    ``threads`` key ran at 1."""
+    return sorted({s.get("threads", 1) for s in summaries})
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def read_machines(path: Path = MACHINES) -> list[dict[str, Any]]:

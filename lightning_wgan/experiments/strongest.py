@@ -38,7 +38,17 @@ import yaml
 
 from lightning_wgan.data import PUBLISHED_FUNNELS
 from lightning_wgan.experiments.benchmark import regularizer_config
-from lightning_wgan.experiments.common import driver_arguments, fill_benchmark_page, flow, places, record_machine, run_main, run_time, shown
+from lightning_wgan.experiments.common import (
+    driver_arguments,
+    fill_benchmark_page,
+    flow,
+    places,
+    record_machine,
+    run_main,
+    run_time,
+    shown,
+    thread_counts,
+)
 from lightning_wgan.experiments.family import TUNING_SEED
 from lightning_wgan.experiments.funnels import DIMS, FUNNELS, TASK, cell_config, cell_of
 from lightning_wgan.sweep import GridProgress, RunTable, collect, run_sweep
@@ -181,7 +191,7 @@ def report(rows: list[dict[str, Any]], docs: Path, grid: Grid, source: Path) -> 
         cells = [f"{runs[c]['grad_cos']:.3f} ({runs[c]['ratio']:.2f})" if c in runs else "-" for c in grid.tuning]
         mean = f"{statistics.mean(s['grad_cos'] for s in runs.values()):.3f}" if len(runs) == len(grid.tuning) else "-"
         minutes = f"{sum(s['wall_time_s'] for s in runs.values()) / 60:.0f}" if runs else "-"
-        threads = sorted({s.get("threads", 1) for s in runs.values()})  # rows before the key ran at 1
+        threads = thread_counts(runs.values())
         if threads != [1] and runs:
             minutes += f" ({'/'.join(map(str, threads))} threads)"
         name = f"**{candidate.name}** (chosen)" if i == chosen else candidate.name
